@@ -1,0 +1,386 @@
+"""Validated input records: regions, units and standing ties (pydantic v2).
+
+Each model checks its own fields; :func:`validate_records` turns raw dicts into models and
+checks the cross references (duplicate ids, unknown regions and parents, cycles in the region
+tree, ties between unknown units). Every failure is an :class:`~pbmatch.InputError` naming the
+item, the field, the value and what is allowed.
+
+Chinese names are accepted for unit kinds (``机关`` → ``agency`` ...) and region levels
+(``街道`` → ``street`` ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pbmatch.exceptions import InputError
+
+__all__ = [
+    "KINDS",
+    "KIND_NAMES_ZH",
+    "LEVELS",
+    "LEVEL_NAMES_ZH",
+    "RECEIVER_KINDS",
+    "Kind",
+    "Level",
+    "Region",
+    "Tie",
+    "Unit",
+    "validate_records",
+]
+
+Kind = Literal[
+    "agency",
+    "public_institution",
+    "soe",
+    "private_enterprise",
+    "social_org",
+    "school",
+    "hospital",
+    "community",
+    "village",
+    "military",
+]
+KINDS: tuple[str, ...] = get_args(Kind)
+"""Unit kinds in code order (the ``kind_codes`` of a graph index into this)."""
+
+KIND_NAMES_ZH: dict[str, str] = {
+    "机关": "agency",
+    "党政机关": "agency",
+    "事业单位": "public_institution",
+    "国有企业": "soe",
+    "国企": "soe",
+    "非公企业": "private_enterprise",
+    "民营企业": "private_enterprise",
+    "社会组织": "social_org",
+    "学校": "school",
+    "医院": "hospital",
+    "社区": "community",
+    "村": "village",
+    "行政村": "village",
+    "部队": "military",
+}
+"""Chinese unit-kind names and the identifiers they map to."""
+
+RECEIVER_KINDS: frozenset[str] = frozenset({"community", "village"})
+"""Kinds that receive co-building partners by default (社区, 村)."""
+
+Level = Literal["district", "street", "township", "community", "village", "park", "building", "grid"]
+LEVELS: tuple[str, ...] = get_args(Level)
+"""Region levels in code order."""
+
+LEVEL_NAMES_ZH: dict[str, str] = {
+    "区": "district",
+    "县": "district",
+    "区县": "district",
+    "街道": "street",
+    "乡镇": "township",
+    "乡": "township",
+    "镇": "township",
+    "社区": "community",
+    "村": "village",
+    "园区": "park",
+    "商务楼宇": "building",
+    "楼宇": "building",
+    "网格": "grid",
+}
+"""Chinese region-level names and the identifiers they map to."""
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _translate(value: Any, names: Mapping[str, str], allowed: Sequence[str], what: str) -> Any:
+    if isinstance(value, str):
+        value = names.get(value.strip(), value.strip())
+        if value not in allowed:
+            raise ValueError(
+                f"unknown {what} {value!r}; allowed: {', '.join(allowed)} "
+                f"(or their Chinese names: {', '.join(names)})"
+            )
+    return value
+
+
+class Region(BaseModel):
+    """A node of the region tree: district → street/township → community/village → grid.
+
+    Parameters
+    ----------
+    id : str
+        Unique region id.
+    name : str
+        Display name; defaults to the id.
+    level : str
+        One of :data:`LEVELS` (or its Chinese name, e.g. ``街道``).
+    parent : str or None
+        Id of the enclosing region; ``None`` for a root.
+
+    Examples
+    --------
+    >>> Region(id="s1", name="东街街道", level="街道", parent="d1").level
+    'street'
+    """
+
+    model_config = _STRICT
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    level: Level
+    parent: str | None = None
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_zh(cls, value: Any) -> Any:
+        return _translate(value, LEVEL_NAMES_ZH, LEVELS, "level")
+
+    @field_validator("parent", mode="before")
+    @classmethod
+    def _empty_parent(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Region:
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
+        if self.parent == self.id:
+            raise ValueError(f"parent {self.parent!r} is the region itself; a region cannot contain itself")
+        return self
+
+
+def _check_quantities(value: Mapping[str, float], field: str) -> Mapping[str, float]:
+    for category, quantity in value.items():
+        if not category:
+            raise ValueError(f"{field} has an empty category name; categories must be non-empty")
+        if not math.isfinite(quantity) or quantity < 0:
+            raise ValueError(
+                f"{field} has quantity {quantity!r} for category {category!r}; "
+                "quantities must be finite and >= 0"
+            )
+    return value
+
+
+class Unit(BaseModel):
+    """A unit of the region (驻区单位, 社区, 村) with what it needs and offers.
+
+    Parameters
+    ----------
+    id : str
+        Unique unit id.
+    name : str
+        Display name; defaults to the id.
+    kind : str
+        One of :data:`KINDS` or its Chinese name (``机关``, ``社区`` ...).
+    region : str
+        Id of the region the unit sits in (usually a community, village, park or street).
+    lat, lon : float or None
+        WGS-84 coordinates in degrees; ``None`` when unknown.
+    members : int
+        Number of full Party members.
+    max_partners : int or None
+        Most co-building partners; ``None`` uses the default of the problem being solved.
+    min_partners : int
+        Fewest co-building partners (0: pairing is optional for this unit).
+    offers, needs : dict of str to float
+        Quantity offered / needed per category (hours, seats, people, yuan ...), all ``>= 0``.
+    tags : list of str
+        Free labels such as the industry.
+
+    Examples
+    --------
+    >>> u = Unit(id="a1", kind="机关", region="s1", offers={"venue": 2}, max_partners=2)
+    >>> u.kind, u.name, u.offers
+    ('agency', 'a1', {'venue': 2.0})
+    """
+
+    model_config = _STRICT
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    kind: Kind
+    region: str = Field(min_length=1)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    members: int = Field(default=0, ge=0)
+    max_partners: int | None = Field(default=None, ge=0)
+    min_partners: int = Field(default=0, ge=0)
+    offers: dict[str, float] = Field(default_factory=dict)
+    needs: dict[str, float] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_zh(cls, value: Any) -> Any:
+        return _translate(value, KIND_NAMES_ZH, KINDS, "kind")
+
+    @field_validator("offers", "needs", mode="after")
+    @classmethod
+    def _quantities(cls, value: dict[str, float], info: Any) -> dict[str, float]:
+        return dict(_check_quantities(value, info.field_name))
+
+    @model_validator(mode="after")
+    def _partners(self) -> Unit:
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
+        if self.max_partners is not None and self.min_partners > self.max_partners:
+            raise ValueError(
+                f"min_partners {self.min_partners} is greater than max_partners "
+                f"{self.max_partners}; min_partners must be <= max_partners"
+            )
+        return self
+
+
+class Tie(BaseModel):
+    """A standing co-building agreement (已有共建关系) between two units.
+
+    Parameters
+    ----------
+    a, b : str
+        The two unit ids (usually provider first, receiver second; the tie is undirected).
+    since : int or None
+        The year the agreement began.
+
+    Examples
+    --------
+    >>> Tie(a="a1", b="c1", since=2021)
+    Tie(a='a1', b='c1', since=2021)
+    """
+
+    model_config = _STRICT
+
+    a: str = Field(min_length=1)
+    b: str = Field(min_length=1)
+    since: int | None = Field(default=None, ge=1900, le=2200)
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Tie:
+        if self.a == self.b:
+            raise ValueError(f"ties unit {self.a!r} with itself; a tie joins two different units")
+        return self
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:
+        return message
+    field = loc[0]
+    if error.get("type") == "missing":
+        return f"field {field!r} is missing; it is required"
+    where = f"field {field!r}" + (f" [{']['.join(loc[1:])}]" if len(loc) > 1 else "")
+    return f"{where} has value {error.get('input')!r}: {message}"
+
+
+def _coerce(model: type[M], items: Iterable[M | Mapping[str, Any]], what: str) -> list[M]:
+    """Validate each item as ``model``; raise one InputError naming the first bad item."""
+    out: list[M] = []
+    for position, item in enumerate(items):
+        if isinstance(item, model):
+            out.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise InputError(
+                f"{what} #{position} is a {type(item).__name__}; expected a dict or {model.__name__}"
+            )
+        try:
+            out.append(model.model_validate(dict(item)))
+        except ValidationError as exc:
+            ident = item.get("id") or (f"{item.get('a')}-{item.get('b')}" if what == "Tie" else None)
+            label = f"{what} {ident!r}" if ident else f"{what} #{position}"
+            details = "; ".join(_describe(e) for e in exc.errors(include_url=False))
+            raise InputError(f"{label}: {details}") from None
+    return out
+
+
+def _check_region_tree(regions: Sequence[Region]) -> None:
+    by_id: dict[str, Region] = {}
+    for region in regions:
+        if region.id in by_id:
+            raise InputError(f"Region {region.id!r}: field 'id' is duplicated; region ids must be unique")
+        by_id[region.id] = region
+    for region in regions:
+        if region.parent is not None and region.parent not in by_id:
+            raise InputError(
+                f"Region {region.id!r}: field 'parent' has value {region.parent!r}, "
+                "which is not a known region id"
+            )
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in by_id:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and state.get(node) != 2:
+            if state.get(node) == 1:
+                cycle = path[path.index(node) :] + [node]
+                raise InputError(
+                    f"Region {node!r}: field 'parent' closes a cycle {' -> '.join(cycle)}; "
+                    "the region tree must not contain cycles"
+                )
+            state[node] = 1
+            path.append(node)
+            node = by_id[node].parent
+        for visited in path:
+            state[visited] = 2
+
+
+def validate_records(
+    units: Iterable[Unit | Mapping[str, Any]],
+    regions: Iterable[Region | Mapping[str, Any]] = (),
+    ties: Iterable[Tie | Mapping[str, Any]] = (),
+) -> tuple[list[Unit], list[Region], list[Tie]]:
+    """Validate units, regions and ties, including every cross reference.
+
+    Parameters
+    ----------
+    units, regions, ties : iterables of models or dicts
+        Dict keys are the models' field names.
+
+    Returns
+    -------
+    units, regions, ties : lists of models
+
+    Raises
+    ------
+    InputError
+        On the first invalid item, naming its id, the field, the value and the rule.
+
+    Examples
+    --------
+    >>> validate_records([{"id": "a1", "kind": "agency", "region": "nowhere"}],
+    ...                  [{"id": "d1", "level": "district"}])
+    Traceback (most recent call last):
+    ...
+    pbmatch.exceptions.InputError: Unit 'a1': field 'region' has value 'nowhere', which is not a known region id
+    """
+    unit_list = _coerce(Unit, units, "Unit")
+    region_list = _coerce(Region, regions, "Region")
+    tie_list = _coerce(Tie, ties, "Tie")
+    _check_region_tree(region_list)
+    region_ids = {r.id for r in region_list}
+    seen: set[str] = set()
+    for unit in unit_list:
+        if unit.id in seen:
+            raise InputError(f"Unit {unit.id!r}: field 'id' is duplicated; unit ids must be unique")
+        seen.add(unit.id)
+        if unit.region not in region_ids:
+            raise InputError(
+                f"Unit {unit.id!r}: field 'region' has value {unit.region!r}, "
+                "which is not a known region id"
+            )
+    pairs: set[frozenset[str]] = set()
+    for tie in tie_list:
+        for end in ("a", "b"):
+            if getattr(tie, end) not in seen:
+                raise InputError(
+                    f"Tie {tie.a!r}-{tie.b!r}: field {end!r} has value {getattr(tie, end)!r}, "
+                    "which is not a known unit id"
+                )
+        key = frozenset((tie.a, tie.b))
+        if key in pairs:
+            raise InputError(f"Tie {tie.a!r}-{tie.b!r}: duplicated; each pair of units has one tie")
+        pairs.add(key)
+    return unit_list, region_list, tie_list

@@ -1,0 +1,1 @@
+"""Vectorised scoring: complementarity, distance, kind, region and continuity components."""

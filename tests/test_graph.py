@@ -53,8 +53,8 @@ def test_region_codes(graph: RegionGraph) -> None:
     assert district == ["D1", "D1", "D1", "D1", "D2"]
     community = graph.region_codes("community")
     assert community[0] == -1 and graph.region_ids[community[3]] == "V1"
-    with pytest.raises(InputError, match="tier 'city'"):
-        graph.region_codes("city")
+    with pytest.raises(InputError, match="tier 'nation'"):
+        graph.region_codes("nation")
 
 
 def test_tree_queries(graph: RegionGraph) -> None:

@@ -107,8 +107,8 @@ def test_region_is_own_parent() -> None:
 
 
 def test_unknown_level() -> None:
-    with pytest.raises(InputError, match=r"Region 'X': field 'level' has value 'city'"):
-        validate_records([], [{"id": "X", "level": "city"}])
+    with pytest.raises(InputError, match=r"Region 'X': field 'level' has value 'metropolis'"):
+        validate_records([], [{"id": "X", "level": "metropolis"}])
 
 
 def test_tie_checks() -> None:

@@ -24,6 +24,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 TIERS: dict[str, tuple[str, ...]] = {
+    "city": ("city",),
     "district": ("district",),
     "street": ("street", "township"),
     "park": ("park", "building"),
@@ -188,7 +189,7 @@ class RegionGraph:
 
         Parameters
         ----------
-        tier : {"district", "street", "park", "community", "grid"}
+        tier : {"city", "district", "street", "park", "community", "grid"}
             ``"street"`` covers townships, ``"community"`` villages, ``"park"`` buildings.
         """
         if tier not in TIERS:

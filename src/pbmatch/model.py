@@ -27,6 +27,7 @@ __all__ = [
     "RECEIVER_KINDS",
     "Kind",
     "Level",
+    "Record",
     "Region",
     "Tie",
     "Unit",
@@ -69,11 +70,14 @@ KIND_NAMES_ZH: dict[str, str] = {
 RECEIVER_KINDS: frozenset[str] = frozenset({"community", "village"})
 """Kinds that receive co-building partners by default (社区, 村)."""
 
-Level = Literal["district", "street", "township", "community", "village", "park", "building", "grid"]
+Level = Literal[
+    "city", "district", "street", "township", "community", "village", "park", "building", "grid"
+]
 LEVELS: tuple[str, ...] = get_args(Level)
 """Region levels in code order."""
 
 LEVEL_NAMES_ZH: dict[str, str] = {
+    "市": "city",
     "区": "district",
     "县": "district",
     "区县": "district",
@@ -90,7 +94,43 @@ LEVEL_NAMES_ZH: dict[str, str] = {
 }
 """Chinese region-level names and the identifiers they map to."""
 
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:
+        return message
+    field = loc[0]
+    if error.get("type") == "missing":
+        return f"field {field!r} is missing; it is required"
+    where = f"field {field!r}" + (f" [{']['.join(loc[1:])}]" if len(loc) > 1 else "")
+    return f"{where} has value {error.get('input')!r}: {message}"
+
+
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Record(BaseModel):
+    """Base of pbmatch's models: constructing one with bad fields raises ``InputError``.
+
+    Pydantic's ``ValidationError`` becomes an :class:`~pbmatch.InputError` that names the
+    record (by its ``id`` when it has one), the field, the value and the rule.
+    """
+
+    model_config = _STRICT
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            label = self._label(data)
+            details = "; ".join(_describe(e) for e in exc.errors(include_url=False))
+            raise InputError(f"{label}: {details}") from None
+
+    @classmethod
+    def _label(cls, data: Mapping[str, Any]) -> str:
+        ident = data.get("id")
+        return f"{cls.__name__} {ident!r}" if ident else cls.__name__
 
 
 def _translate(value: Any, names: Mapping[str, str], allowed: Sequence[str], what: str) -> Any:
@@ -104,7 +144,7 @@ def _translate(value: Any, names: Mapping[str, str], allowed: Sequence[str], wha
     return value
 
 
-class Region(BaseModel):
+class Region(Record):
     """A node of the region tree: district → street/township → community/village → grid.
 
     Parameters
@@ -123,8 +163,6 @@ class Region(BaseModel):
     >>> Region(id="s1", name="东街街道", level="街道", parent="d1").level
     'street'
     """
-
-    model_config = _STRICT
 
     id: str = Field(min_length=1)
     name: str = ""
@@ -146,7 +184,9 @@ class Region(BaseModel):
         if not self.name:
             object.__setattr__(self, "name", self.id)
         if self.parent == self.id:
-            raise ValueError(f"parent {self.parent!r} is the region itself; a region cannot contain itself")
+            raise ValueError(
+                f"parent {self.parent!r} is the region itself; a region cannot contain itself"
+            )
         return self
 
 
@@ -162,7 +202,7 @@ def _check_quantities(value: Mapping[str, float], field: str) -> Mapping[str, fl
     return value
 
 
-class Unit(BaseModel):
+class Unit(Record):
     """A unit of the region (驻区单位, 社区, 村) with what it needs and offers.
 
     Parameters
@@ -194,8 +234,6 @@ class Unit(BaseModel):
     >>> u.kind, u.name, u.offers
     ('agency', 'a1', {'venue': 2.0})
     """
-
-    model_config = _STRICT
 
     id: str = Field(min_length=1)
     name: str = ""
@@ -232,7 +270,7 @@ class Unit(BaseModel):
         return self
 
 
-class Tie(BaseModel):
+class Tie(Record):
     """A standing co-building agreement (已有共建关系) between two units.
 
     Parameters
@@ -248,11 +286,15 @@ class Tie(BaseModel):
     Tie(a='a1', b='c1', since=2021)
     """
 
-    model_config = _STRICT
-
     a: str = Field(min_length=1)
     b: str = Field(min_length=1)
     since: int | None = Field(default=None, ge=1900, le=2200)
+
+    @classmethod
+    def _label(cls, data: Mapping[str, Any]) -> str:
+        if data.get("a") and data.get("b"):
+            return f"Tie {data['a']!r}-{data['b']!r}"
+        return "Tie"
 
     @model_validator(mode="after")
     def _not_self(self) -> Tie:
@@ -262,18 +304,6 @@ class Tie(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    loc = [str(part) for part in error.get("loc", ())]
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if not loc:
-        return message
-    field = loc[0]
-    if error.get("type") == "missing":
-        return f"field {field!r} is missing; it is required"
-    where = f"field {field!r}" + (f" [{']['.join(loc[1:])}]" if len(loc) > 1 else "")
-    return f"{where} has value {error.get('input')!r}: {message}"
 
 
 def _coerce(model: type[M], items: Iterable[M | Mapping[str, Any]], what: str) -> list[M]:
@@ -288,12 +318,11 @@ def _coerce(model: type[M], items: Iterable[M | Mapping[str, Any]], what: str) -
                 f"{what} #{position} is a {type(item).__name__}; expected a dict or {model.__name__}"
             )
         try:
-            out.append(model.model_validate(dict(item)))
-        except ValidationError as exc:
-            ident = item.get("id") or (f"{item.get('a')}-{item.get('b')}" if what == "Tie" else None)
-            label = f"{what} {ident!r}" if ident else f"{what} #{position}"
-            details = "; ".join(_describe(e) for e in exc.errors(include_url=False))
-            raise InputError(f"{label}: {details}") from None
+            out.append(model(**{str(key): value for key, value in item.items()}))
+        except InputError as exc:
+            # Items without an id are named by their position in the input.
+            message = str(exc).replace(f"{model.__name__}: ", f"{what} #{position}: ", 1)
+            raise InputError(message) from None
     return out
 
 
@@ -301,7 +330,9 @@ def _check_region_tree(regions: Sequence[Region]) -> None:
     by_id: dict[str, Region] = {}
     for region in regions:
         if region.id in by_id:
-            raise InputError(f"Region {region.id!r}: field 'id' is duplicated; region ids must be unique")
+            raise InputError(
+                f"Region {region.id!r}: field 'id' is duplicated; region ids must be unique"
+            )
         by_id[region.id] = region
     for region in regions:
         if region.parent is not None and region.parent not in by_id:

@@ -17,7 +17,7 @@ from pbmatch._status import INFEASIBLE, WITH_SOLUTION, Status
 from pbmatch.exceptions import InfeasibleError, SolverError
 from pbmatch.graph import RegionGraph
 from pbmatch.model import KINDS
-from pbmatch.scoring.weights import COMPONENTS
+from pbmatch.scoring.weights import COMPONENTS, Weights
 
 __all__ = ["MatchResult", "PairingResult"]
 
@@ -123,6 +123,12 @@ class PairingResult:
         The graph that was paired.
     providers, receivers : ndarray of int
         Unit indices of the two sides that were offered to the solver.
+    provider_max, receiver_max : ndarray of int
+        The partner limits each side was solved with (unit's own or the default).
+    weights : Weights
+        The score weights used.
+    max_km : float or None
+        The distance cut-off used.
     """
 
     provider_ids: npt.NDArray[np.str_]
@@ -134,6 +140,10 @@ class PairingResult:
     graph: RegionGraph
     providers: npt.NDArray[np.int64]
     receivers: npt.NDArray[np.int64]
+    provider_max: npt.NDArray[np.int64]
+    receiver_max: npt.NDArray[np.int64]
+    weights: Weights
+    max_km: float | None = None
     message: str = ""
     wall_time: float = 0.0
     diagnosis: Any = None

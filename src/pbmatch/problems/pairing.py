@@ -34,9 +34,17 @@ def _side(graph: RegionGraph, ids: Sequence[str] | None, receiver: bool, name: s
 
 
 def _capacity(graph: RegionGraph, units: IntArray, default: int, name: str) -> IntArray:
+    """Each unit's max_partners, or ``default`` where unset; checked against min_partners."""
     if isinstance(default, bool) or not isinstance(default, (int, np.integer)) or default < 0:
         raise InputError(f"{name} is {default!r}; it must be an int >= 0")
     cap = graph.max_partners[units]
+    short = np.flatnonzero((cap < 0) & (graph.min_partners[units] > default))
+    if short.size:
+        unit = units[short[0]]
+        raise InputError(
+            f"Unit {graph.ids[unit]!r}: min_partners {graph.min_partners[unit]} exceeds "
+            f"{name} {default}, its default max_partners; set its max_partners or raise {name}"
+        )
     return np.where(cap >= 0, cap, default)
 
 
@@ -95,13 +103,17 @@ def pair(
     started = time.perf_counter()
     if max_km is not None and not (isinstance(max_km, (int, float)) and max_km > 0):
         raise InputError(f"max_km is {max_km!r}; it must be a number > 0 or None")
+    if weights is not None and not isinstance(weights, Weights):
+        raise InputError(f"weights is a {type(weights).__name__}; pass a pbmatch.Weights")
     left = _side(graph, providers, receiver=False, name="providers")
     right = _side(graph, receivers, receiver=True, name="receivers")
+    left_max = _capacity(graph, left, provider_max, "provider_max")
+    right_max = _capacity(graph, right, receiver_max, "receiver_max")
     scorer = PairScorer(graph, left, right, weights, max_km=max_km)
     solved = match(
         scorer.dense(),
-        left_capacity=_capacity(graph, left, provider_max, "provider_max"),
-        right_capacity=_capacity(graph, right, receiver_max, "receiver_max"),
+        left_capacity=left_max,
+        right_capacity=right_max,
         left_min=graph.min_partners[left],
         right_min=graph.min_partners[right],
         time_limit=time_limit,
@@ -117,6 +129,10 @@ def pair(
         graph=graph,
         providers=left,
         receivers=right,
+        provider_max=left_max,
+        receiver_max=right_max,
+        weights=scorer.weights,
+        max_km=max_km,
         message=solved.message,
         wall_time=time.perf_counter() - started,
     )

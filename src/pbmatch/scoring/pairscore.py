@@ -44,10 +44,11 @@ class PairScorer:
     --------
     >>> import numpy as np, pbmatch
     >>> g = pbmatch.synthetic_district(seed=0)
-    >>> s = PairScorer(g, np.flatnonzero(g.kinds < 7), np.flatnonzero(g.kinds >= 7))
+    >>> receiver = np.isin(g.kind_names, ["community", "village"])
+    >>> s = PairScorer(g, np.flatnonzero(~receiver), np.flatnonzero(receiver))
     >>> block = s.block(0, 5)
-    >>> block.shape[0], bool(np.isfinite(block).all())
-    (5, True)
+    >>> block.shape == (5, receiver.sum()), bool(np.isfinite(block).all())
+    (True, True)
     """
 
     def __init__(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
-from pbmatch.model import KINDS
+from pbmatch.model import KINDS, Record
 
 __all__ = ["DEFAULT_KIND_AFFINITY", "COMPONENTS", "Weights"]
 
@@ -32,7 +32,7 @@ DEFAULT_KIND_AFFINITY: dict[str, dict[str, float]] = {
 }
 
 
-class Weights(BaseModel):
+class Weights(Record):
     """Weights of the pairing score components (all ``>= 0``).
 
     The score of provider ``p`` and receiver ``r`` is the sum of the weighted components:
@@ -72,6 +72,28 @@ class Weights(BaseModel):
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_KIND_AFFINITY.items()},
         description="provider kind -> receiver kind -> affinity; missing entries are 0.5.",
     )
+
+    @field_validator("category_weights")
+    @classmethod
+    def _category_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, weight in value.items():
+            if not (weight >= 0 and weight < float("inf")):
+                raise ValueError(f"category {category!r} has weight {weight!r}; weights must be finite and >= 0")
+        return value
+
+    @field_validator("kind_affinity")
+    @classmethod
+    def _kind_affinity(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for provider, row in value.items():
+            for kind in (provider, *row):
+                if kind not in KINDS:
+                    raise ValueError(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+            for receiver, affinity in row.items():
+                if not (affinity >= 0 and affinity < float("inf")):
+                    raise ValueError(
+                        f"affinity {provider!r} -> {receiver!r} is {affinity!r}; it must be finite and >= 0"
+                    )
+        return value
 
     def component_weights(self) -> dict[str, float]:
         """The weight of each component in :data:`COMPONENTS` order."""

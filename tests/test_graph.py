@@ -18,8 +18,22 @@ REGIONS = [
     {"id": "D2", "level": "district"},
 ]
 UNITS = [
-    {"id": "a", "kind": "agency", "region": "S1", "lat": 30.0, "lon": 120.0, "offers": {"venue": 2, "legal": 1}},
-    {"id": "f", "kind": "非公企业", "region": "P1", "members": 2, "max_partners": 3, "offers": {"jobs": 5}},
+    {
+        "id": "a",
+        "kind": "agency",
+        "region": "S1",
+        "lat": 30.0,
+        "lon": 120.0,
+        "offers": {"venue": 2, "legal": 1},
+    },
+    {
+        "id": "f",
+        "kind": "非公企业",
+        "region": "P1",
+        "members": 2,
+        "max_partners": 3,
+        "offers": {"jobs": 5},
+    },
     {"id": "c", "kind": "community", "region": "C1", "needs": {"venue": 4}, "min_partners": 1},
     {"id": "v", "kind": "village", "region": "V1", "needs": {"jobs": 1, "legal": 2}},
     {"id": "x", "kind": "school", "region": "D2"},
@@ -28,13 +42,21 @@ UNITS = [
 
 @pytest.fixture
 def graph() -> RegionGraph:
-    return RegionGraph.from_records(units=UNITS, regions=REGIONS, ties=[{"a": "a", "b": "c", "since": 2019}])
+    return RegionGraph.from_records(
+        units=UNITS, regions=REGIONS, ties=[{"a": "a", "b": "c", "since": 2019}]
+    )
 
 
 def test_arrays(graph: RegionGraph) -> None:
     assert len(graph) == 5
     assert graph.ids.tolist() == ["a", "f", "c", "v", "x"]
-    assert graph.kind_names.tolist() == ["agency", "private_enterprise", "community", "village", "school"]
+    assert graph.kind_names.tolist() == [
+        "agency",
+        "private_enterprise",
+        "community",
+        "village",
+        "school",
+    ]
     assert graph.kinds.dtype == np.int8 and KINDS[graph.kinds[1]] == "private_enterprise"
     assert graph.categories == ("jobs", "legal", "venue")
     np.testing.assert_array_equal(graph.offers[:, 2], [2, 0, 0, 0, 0])
@@ -43,7 +65,11 @@ def test_arrays(graph: RegionGraph) -> None:
     assert graph.max_partners.tolist() == [-1, 3, -1, -1, -1]
     assert graph.min_partners.tolist() == [0, 0, 1, 0, 0]
     assert graph.members.tolist() == [0, 2, 0, 0, 0]
-    assert (graph.tie_a.tolist(), graph.tie_b.tolist(), graph.tie_since.tolist()) == ([0], [2], [2019])
+    assert (graph.tie_a.tolist(), graph.tie_b.tolist(), graph.tie_since.tolist()) == (
+        [0],
+        [2],
+        [2019],
+    )
 
 
 def test_region_codes(graph: RegionGraph) -> None:

@@ -57,12 +57,24 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "COMPONENTS",
     "InfeasibleError",
     "InputError",
+    "MatchResult",
+    "PairingResult",
     "PbmatchError",
     "PrecisionWarning",
+    "Region",
+    "RegionGraph",
     "SolverError",
-    *sorted(_LAZY),
+    "Tie",
+    "Unit",
+    "Weights",
+    "complementarity",
+    "match",
+    "pair",
+    "synthetic_city",
+    "synthetic_district",
 ]
 
 

@@ -61,7 +61,9 @@ def _write_pairs(result: Any, out: Path) -> None:
         out.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     elif suffix == ".csv":
         with out.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["provider", "receiver"])
+            writer = csv.DictWriter(
+                handle, fieldnames=list(rows[0]) if rows else ["provider", "receiver"]
+            )
             writer.writeheader()
             writer.writerows(rows)
     else:
@@ -70,10 +72,11 @@ def _write_pairs(result: Any, out: Path) -> None:
 
 def _pairs_table(result: Any, limit: int) -> str:
     rows = sorted(result.to_records(), key=lambda r: -r["score"])[:limit]
-    lines = [f"{'provider':<14}{'receiver':<12}{'score':>7}{'need':>7}{'km':>6}"]
+    name = {u.id: u.name for u in result.graph.units}
+    lines = [f"{'score':>6} {'need met':>8} {'km':>5}  provider → receiver"]
     lines += [
-        f"{r['provider']:<14}{r['receiver']:<12}{r['score']:>7.3f}{r['need_met']:>7.3f}"
-        f"{r['distance_km']:>6.1f}"
+        f"{r['score']:>6.3f} {r['need_met']:>8.3f} {r['distance_km']:>5.1f}  "
+        f"{r['provider']} {name[r['provider']]} → {r['receiver']} {name[r['receiver']]}"
         for r in rows
     ]
     return "\n".join(lines)
@@ -88,8 +91,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     result = pair(graph, max_km=args.max_km)
     elapsed = time.perf_counter() - started
     kinds = ", ".join(f"{k}: {v}" for k, v in zip(*_count(graph.kind_names), strict=True))
-    print(f"Synthetic district (seed {args.seed}): {len(graph)} units ({kinds}), "
-          f"{len(graph.regions)} regions, {len(graph.ties)} standing ties")
+    print(
+        f"Synthetic district (seed {args.seed}): {len(graph)} units ({kinds}), "
+        f"{len(graph.regions)} regions, {len(graph.ties)} standing ties"
+    )
     print(result.report())
     print(f"\nTop {args.top} pairs by score:")
     print(_pairs_table(result, args.top))

@@ -315,7 +315,8 @@ def _coerce(model: type[M], items: Iterable[M | Mapping[str, Any]], what: str) -
             continue
         if not isinstance(item, Mapping):
             raise InputError(
-                f"{what} #{position} is a {type(item).__name__}; expected a dict or {model.__name__}"
+                f"{what} #{position} is a {type(item).__name__}; "
+                f"expected a dict or {model.__name__}"
             )
         try:
             out.append(model(**{str(key): value for key, value in item.items()}))
@@ -346,7 +347,7 @@ def _check_region_tree(regions: Sequence[Region]) -> None:
         node: str | None = start
         while node is not None and state.get(node) != 2:
             if state.get(node) == 1:
-                cycle = path[path.index(node) :] + [node]
+                cycle = [*path[path.index(node) :], node]
                 raise InputError(
                     f"Region {node!r}: field 'parent' closes a cycle {' -> '.join(cycle)}; "
                     "the region tree must not contain cycles"
@@ -385,7 +386,7 @@ def validate_records(
     ...                  [{"id": "d1", "level": "district"}])
     Traceback (most recent call last):
     ...
-    pbmatch.exceptions.InputError: Unit 'a1': field 'region' has value 'nowhere', which is not a known region id
+    pbmatch.exceptions.InputError: Unit 'a1': field 'region' has value 'nowhere', which is not ...
     """
     unit_list = _coerce(Unit, units, "Unit")
     region_list = _coerce(Region, regions, "Region")

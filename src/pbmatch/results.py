@@ -260,7 +260,9 @@ class PairingResult:
         rows = zip(*(self.breakdown[n].tolist() for n in names), strict=True)
         return [
             {"provider": p, "receiver": r, **dict(zip(names, values, strict=True))}
-            for p, r, values in zip(self.provider_ids.tolist(), self.receiver_ids.tolist(), rows, strict=True)
+            for p, r, values in zip(
+                self.provider_ids.tolist(), self.receiver_ids.tolist(), rows, strict=True
+            )
         ]
 
     def to_networkx(self) -> Any:
@@ -273,7 +275,9 @@ class PairingResult:
         for side, units in (("provider", self.providers), ("receiver", self.receivers)):
             for i in units.tolist():
                 graph.add_node(str(g.ids[i]), kind=KINDS[g.kinds[i]], side=side)
-        graph.add_edges_from((row.pop("provider"), row.pop("receiver"), row) for row in self.to_records())
+        graph.add_edges_from(
+            (row.pop("provider"), row.pop("receiver"), row) for row in self.to_records()
+        )
         return graph
 
     def __repr__(self) -> str:
@@ -289,4 +293,102 @@ def _histogram(counts: npt.NDArray[np.int64]) -> dict[int, int]:
 
 
 def _format_histogram(hist: dict[int, int]) -> str:
-    return ", ".join(f"{k} partner{'s' if k != 1 else ''}: {v}" for k, v in hist.items())
+    """``1 partner: 211, 2 partners: 146`` or, for many distinct counts, min/median/max."""
+    if len(hist) <= 6:
+        return ", ".join(f"{k} partner{'s' if k != 1 else ''}: {v}" for k, v in hist.items())
+    counts = np.repeat(np.fromiter(hist, dtype=np.int64), list(hist.values()))
+    return f"min {counts.min()}, median {np.median(counts):g}, max {counts.max()}"
+
+
+@dataclass(frozen=True, repr=False)
+class GeneralMatchResult:
+    """The answer of :func:`pbmatch.match_general`: chosen pairs within one pool.
+
+    Attributes
+    ----------
+    pairs : list of (u, v)
+        The chosen pairs, each oriented as given and listed in the order of ``edges`` (for a
+        score matrix: ``(i, j)`` with ``i < j``, sorted by ``i`` then ``j``).
+    weights : ndarray of float
+        The weight of each chosen pair, as given (not rounded).
+    edge_index : ndarray of int
+        Where each chosen pair came from: its position in ``edges``, or the flat index
+        ``i * n + j`` in an ``n x n`` score matrix.
+    objective : float
+        Sum of ``weights`` (NaN when there is no solution).
+    status : str
+        ``"optimal"`` (proven: ``bound == objective``), ``"feasible"`` (a time limit stopped
+        the proof), ``"not_solved"`` or ``"error"``.
+    method : str
+        The method that solved it (``"relaxation"`` or ``"cpsat"``).
+    resolution : float or None
+        The weight difference one integer step stood for when weights were scaled to
+        integers; ``None`` when they were used exactly.
+    message : str
+        What the solver did, with the backends' own status names.
+    bound : float or None
+        An upper bound on the total weight: the objective itself when optimal; without a proof
+        the fractional relaxation's bound (``None`` in ``maxcardinality`` mode).
+    wall_time : float
+        Seconds spent from validated input to decoded answer.
+    extra : dict
+        Solver counters (relaxation half edges, rounds, sizes of the exact sub-solves, ...).
+    """
+
+    pairs: list[tuple[Any, Any]]
+    weights: FloatArray
+    edge_index: IntArray
+    objective: float
+    status: Status
+    method: str = ""
+    resolution: float | None = None
+    message: str = ""
+    bound: float | None = None
+    wall_time: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def partners(self) -> dict[Any, list[Any]]:
+        """Each paired node's partners, in the order of ``pairs`` (unpaired nodes absent)."""
+        out: dict[Any, list[Any]] = {}
+        for u, v in self.pairs:
+            out.setdefault(u, []).append(v)
+            out.setdefault(v, []).append(u)
+        return out
+
+    def to_networkx(self) -> Any:
+        """The pairs as a networkx ``Graph`` with a ``weight`` on each edge."""
+        import networkx as nx
+
+        graph = nx.Graph()
+        graph.add_weighted_edges_from(
+            (u, v, w) for (u, v), w in zip(self.pairs, self.weights.tolist(), strict=True)
+        )
+        return graph
+
+    def raise_for_status(self) -> GeneralMatchResult:
+        """Return ``self`` if a solution is present, else raise.
+
+        Raises
+        ------
+        SolverError
+            The solver stopped without a solution or failed.
+        """
+        if self.success:
+            return self
+        if self.status == INFEASIBLE:
+            raise InfeasibleError(f"infeasible: {self.message}", self)
+        raise SolverError(f"{self.status}: {self.message}")
+
+    def __repr__(self) -> str:
+        return (
+            f"GeneralMatchResult(status={self.status!r}, pairs={len(self)}, "
+            f"objective={self.objective:.6g}, method={self.method!r})"
+        )

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pbmatch import InputError, Weights
-from pbmatch.scoring import components as comp
 from pbmatch.model import KINDS
+from pbmatch.scoring import components as comp
 
 
 def law_of_cosines_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -23,7 +23,9 @@ def test_haversine_matches_law_of_cosines() -> None:
     lat = rng.uniform(-80, 80, (200, 2))
     lon = rng.uniform(-180, 180, (200, 2))
     got = comp.haversine_km(lat[:, 0], lon[:, 0], lat[:, 1], lon[:, 1])
-    want = [law_of_cosines_km(*lat[i, :1], *lon[i, :1], *lat[i, 1:], *lon[i, 1:]) for i in range(200)]
+    want = [
+        law_of_cosines_km(*lat[i, :1], *lon[i, :1], *lat[i, 1:], *lon[i, 1:]) for i in range(200)
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 

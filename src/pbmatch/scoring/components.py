@@ -59,14 +59,16 @@ def distance_decay(km: FloatArray, half_km: float) -> FloatArray:
     return np.nan_to_num(np.exp2(-km / half_km), nan=0.0)
 
 
-def kind_affinity(table: FloatArray, kinds_p: npt.NDArray[np.int8], kinds_r: npt.NDArray[np.int8]) -> FloatArray:
+def kind_affinity(
+    table: FloatArray, kinds_p: npt.NDArray[np.int8], kinds_r: npt.NDArray[np.int8]
+) -> FloatArray:
     """Look up ``table[kind of p, kind of r]`` (broadcasting)."""
     return table[kinds_p, kinds_r]
 
 
 def same_region(codes_p: IntArray, codes_r: IntArray) -> BoolArray:
     """True where both lie in the same region of one tier (codes of -1 never match)."""
-    return (codes_p == codes_r) & (codes_p >= 0)
+    return np.asarray((codes_p == codes_r) & (codes_p >= 0), dtype=bool)
 
 
 def tied(p: IntArray, r: IntArray, tie_keys: IntArray, n_units: int) -> BoolArray:

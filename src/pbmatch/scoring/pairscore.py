@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -16,9 +18,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _share(met: FloatArray, total: FloatArray) -> FloatArray:
+def _share(met: npt.NDArray[np.floating[Any]], total: FloatArray) -> FloatArray:
     """``met / total`` with 0 where nothing is needed."""
-    return np.divide(met, total, out=np.zeros(np.broadcast(met, total).shape), where=total > 0)
+    out = np.zeros(np.broadcast(met, total).shape)
+    np.divide(met, total, out=out, where=total > 0)
+    return out
 
 
 class PairScorer:
@@ -73,7 +77,10 @@ class PairScorer:
         self._need_total = graph.needs @ self._category_w
         self._street = graph.region_codes("street")
         self._district = graph.region_codes("district")
-        ends = np.concatenate([graph.tie_a, graph.tie_b]), np.concatenate([graph.tie_b, graph.tie_a])
+        ends = (
+            np.concatenate([graph.tie_a, graph.tie_b]),
+            np.concatenate([graph.tie_b, graph.tie_a]),
+        )
         self._tie_keys = np.sort(ends[0] * len(graph) + ends[1])
 
     @property
@@ -81,7 +88,9 @@ class PairScorer:
         """(number of providers, number of receivers)."""
         return (self.providers.size, self.receivers.size)
 
-    def _components(self, p: IntArray, r: IntArray, need_met: FloatArray, offer_used: FloatArray) -> dict[str, FloatArray]:
+    def _components(
+        self, p: IntArray, r: IntArray, need_met: FloatArray, offer_used: FloatArray
+    ) -> dict[str, FloatArray]:
         """Unweighted components for broadcastable unit indices ``p`` and ``r``."""
         g = self.graph
         km = comp.haversine_km(g.lat[p], g.lon[p], g.lat[r], g.lon[r])
@@ -92,7 +101,9 @@ class PairScorer:
             "distance": comp.distance_decay(km, self.weights.half_distance_km),
             "kind": comp.kind_affinity(self._kind_table, g.kinds[p], g.kinds[r]),
             "same_street": same_street.astype(float),
-            "same_district": (comp.same_region(self._district[p], self._district[r]) & ~same_street).astype(float),
+            "same_district": (
+                comp.same_region(self._district[p], self._district[r]) & ~same_street
+            ).astype(float),
             "continuity": comp.tied(p, r, self._tie_keys, len(g)).astype(float),
             "_km": km,
         }
@@ -114,8 +125,12 @@ class PairScorer:
         p = self.providers[start:stop]
         r = self.receivers
         cw = self._category_w
-        need_met = _share(complementarity(g.offers[p], g.needs[r], cw), self._need_total[r][None, :])
-        offer_used = _share(complementarity(g.needs[p], g.offers[r], cw), self._need_total[p][:, None])
+        need_met = _share(
+            complementarity(g.offers[p], g.needs[r], cw), self._need_total[r][None, :]
+        )
+        offer_used = _share(
+            complementarity(g.needs[p], g.offers[r], cw), self._need_total[p][:, None]
+        )
         parts = self._components(p[:, None], r[None, :], need_met, offer_used)
         return self._combine(parts, p[:, None], r[None, :])
 

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from pbmatch.model import KINDS, Record
 
-__all__ = ["DEFAULT_KIND_AFFINITY", "COMPONENTS", "Weights"]
+__all__ = ["COMPONENTS", "DEFAULT_KIND_AFFINITY", "Weights"]
 
 COMPONENTS: tuple[str, ...] = (
     "need_met",
@@ -78,7 +78,9 @@ class Weights(Record):
     def _category_weights(cls, value: dict[str, float]) -> dict[str, float]:
         for category, weight in value.items():
             if not (weight >= 0 and weight < float("inf")):
-                raise ValueError(f"category {category!r} has weight {weight!r}; weights must be finite and >= 0")
+                raise ValueError(
+                    f"category {category!r} has weight {weight!r}; weights must be finite and >= 0"
+                )
         return value
 
     @field_validator("kind_affinity")
@@ -91,7 +93,8 @@ class Weights(Record):
             for receiver, affinity in row.items():
                 if not (affinity >= 0 and affinity < float("inf")):
                     raise ValueError(
-                        f"affinity {provider!r} -> {receiver!r} is {affinity!r}; it must be finite and >= 0"
+                        f"affinity {provider!r} -> {receiver!r} is {affinity!r}; "
+                        "it must be finite and >= 0"
                     )
         return value
 
@@ -101,6 +104,4 @@ class Weights(Record):
 
     def kind_table(self) -> list[list[float]]:
         """The affinity table as a ``len(KINDS) × len(KINDS)`` nested list (default 0.5)."""
-        return [
-            [float(self.kind_affinity.get(p, {}).get(r, 0.5)) for r in KINDS] for p in KINDS
-        ]
+        return [[float(self.kind_affinity.get(p, {}).get(r, 0.5)) for r in KINDS] for p in KINDS]

@@ -31,6 +31,7 @@ from pbmatch.exceptions import (
 if TYPE_CHECKING:
     from pbmatch.datasets import synthetic_city, synthetic_district
     from pbmatch.graph import RegionGraph
+    from pbmatch.io import read, write
     from pbmatch.matching import match
     from pbmatch.model import Region, Tie, Unit
     from pbmatch.problems.pairing import pair
@@ -52,6 +53,8 @@ _LAZY: dict[str, str] = {
     "complementarity": "pbmatch.scoring.complementarity",
     "match": "pbmatch.matching",
     "pair": "pbmatch.problems.pairing",
+    "read": "pbmatch.io",
+    "write": "pbmatch.io",
     "synthetic_city": "pbmatch.datasets",
     "synthetic_district": "pbmatch.datasets",
 }
@@ -73,8 +76,10 @@ __all__ = [
     "complementarity",
     "match",
     "pair",
+    "read",
     "synthetic_city",
     "synthetic_district",
+    "write",
 ]
 
 

@@ -6,6 +6,7 @@ layers: scoring reads its arrays, solvers never see ids. It is immutable once bu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +158,33 @@ class RegionGraph:
     ) -> RegionGraph:
         """Build a graph from plain dicts whose keys are the models' field names."""
         return cls(units, regions, ties, categories=categories)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> RegionGraph:
+        """Read a workbook, CSV, JSON or GeoJSON file (see :func:`pbmatch.io.read`)."""
+        from pbmatch.io import read
+
+        return read(path)
+
+    @classmethod
+    def from_pandas(cls, frames: Any) -> RegionGraph:
+        """Build a graph from DataFrames by sheet (:func:`pbmatch.io.graph_from_pandas`)."""
+        from pbmatch.io import graph_from_pandas
+
+        return graph_from_pandas(frames)
+
+    @classmethod
+    def from_networkx(cls, graph: nx.MultiDiGraph) -> RegionGraph:
+        """Rebuild a graph from :meth:`to_networkx` (:func:`pbmatch.io.graph_from_networkx`)."""
+        from pbmatch.io import graph_from_networkx
+
+        return graph_from_networkx(graph)
+
+    def to_pandas(self) -> dict[str, Any]:
+        """The graph as DataFrames by sheet: units, needs, offers, regions, ties."""
+        from pbmatch.io import graph_to_pandas
+
+        return graph_to_pandas(self)
 
     # -- arrays ------------------------------------------------------------------------------
     def _quantity_matrix(self, field: str) -> FloatArray:

@@ -29,56 +29,97 @@ from pbmatch.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from pbmatch.datasets import synthetic_city, synthetic_district
+    from pbmatch.datasets import (
+        synthetic_city,
+        synthetic_district,
+        synthetic_floating,
+        synthetic_members,
+        synthetic_posts,
+    )
     from pbmatch.graph import RegionGraph
     from pbmatch.io import read, write
     from pbmatch.matching import match
-    from pbmatch.model import Region, Tie, Unit
+    from pbmatch.model import FloatingMember, Host, Member, Region, ServicePost, Tie, Unit
+    from pbmatch.problems.allocation import allocate
+    from pbmatch.problems.floating import host_floating_members
     from pbmatch.problems.pairing import pair
-    from pbmatch.results import MatchResult, PairingResult
+    from pbmatch.problems.posts import assign_posts
+    from pbmatch.results import (
+        AllocationResult,
+        FloatingResult,
+        MatchResult,
+        PairingResult,
+        PostAssignmentResult,
+    )
     from pbmatch.scoring.complementarity import complementarity
     from pbmatch.scoring.weights import COMPONENTS, Weights
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "AllocationResult": "pbmatch.results",
     "COMPONENTS": "pbmatch.scoring.weights",
+    "FloatingMember": "pbmatch.model",
+    "FloatingResult": "pbmatch.results",
+    "Host": "pbmatch.model",
     "MatchResult": "pbmatch.results",
+    "Member": "pbmatch.model",
     "PairingResult": "pbmatch.results",
+    "PostAssignmentResult": "pbmatch.results",
     "Region": "pbmatch.model",
     "RegionGraph": "pbmatch.graph",
+    "ServicePost": "pbmatch.model",
     "Tie": "pbmatch.model",
     "Unit": "pbmatch.model",
     "Weights": "pbmatch.scoring.weights",
+    "allocate": "pbmatch.problems.allocation",
+    "assign_posts": "pbmatch.problems.posts",
     "complementarity": "pbmatch.scoring.complementarity",
+    "host_floating_members": "pbmatch.problems.floating",
     "match": "pbmatch.matching",
     "pair": "pbmatch.problems.pairing",
     "read": "pbmatch.io",
-    "write": "pbmatch.io",
     "synthetic_city": "pbmatch.datasets",
     "synthetic_district": "pbmatch.datasets",
+    "synthetic_floating": "pbmatch.datasets",
+    "synthetic_members": "pbmatch.datasets",
+    "synthetic_posts": "pbmatch.datasets",
+    "write": "pbmatch.io",
 }
 
 __all__ = [
     "COMPONENTS",
+    "AllocationResult",
+    "FloatingMember",
+    "FloatingResult",
+    "Host",
     "InfeasibleError",
     "InputError",
     "MatchResult",
+    "Member",
     "PairingResult",
     "PbmatchError",
+    "PostAssignmentResult",
     "PrecisionWarning",
     "Region",
     "RegionGraph",
+    "ServicePost",
     "SolverError",
     "Tie",
     "Unit",
     "Weights",
+    "allocate",
+    "assign_posts",
     "complementarity",
+    "host_floating_members",
     "match",
     "pair",
     "read",
     "synthetic_city",
     "synthetic_district",
+    "synthetic_floating",
+    "synthetic_members",
+    "synthetic_posts",
     "write",
 ]
 

@@ -1344,3 +1344,311 @@ def synthetic_city(
     )
     options = _Options(func, lat_lon, categories, tie_share, min_p, ensure_coverage)
     return _generate(rng, layout, options)
+
+
+# ---------------------------------------------------------------------------------------------
+# Double reporting (双报到) and floating members (流动党员)
+# ---------------------------------------------------------------------------------------------
+SKILL_NAMES_ZH: dict[str, str] = {
+    "elderly_care": "助老服务",
+    "tutoring": "课业辅导",
+    "publicity": "宣传写作",
+    "culture_arts": "文艺特长",
+    "sports": "体育健身",
+    "it": "信息技术",
+    "legal": "法律咨询",
+    "medical": "医疗护理",
+    "mediation": "矛盾调解",
+    "security": "安全巡防",
+    "psychology": "心理咨询",
+    "finance": "财务会计",
+    "driving": "驾驶",
+    "first_aid": "应急救护",
+    "sign_language": "手语",
+}
+"""Skills of in-service members and service posts, and their Chinese labels."""
+
+SKILLS: tuple[str, ...] = tuple(SKILL_NAMES_ZH)
+"""The skill identifiers of :func:`synthetic_members` and :func:`synthetic_posts`."""
+
+_SKILL_WEIGHTS = np.array(
+    [1.6, 1.2, 1.0, 1.0, 0.9, 1.1, 0.5, 0.5, 0.7, 0.9, 0.3, 0.6, 0.9, 0.4, 0.03]
+)
+"""How common each skill of :data:`SKILLS` is among members (sign language is rare)."""
+_SKILLS_PER_MEMBER = np.array([0.25, 0.4, 0.25, 0.1])
+"""Chance of a member listing 0, 1, 2 or 3 skills."""
+
+# Post templates: (name, required skills, headcount low, high, weight).
+_POST_TEMPLATES: tuple[tuple[str, tuple[str, ...], int, int, float], ...] = (
+    ("楼栋长", (), 1, 2, 3.0),
+    ("网格协管员", (), 1, 3, 2.0),
+    ("志愿服务岗", (), 2, 6, 3.0),
+    ("微心愿认领", (), 1, 1, 2.0),
+    ("助老服务岗", ("elderly_care",), 1, 3, 2.0),
+    ("课后辅导岗", ("tutoring",), 1, 3, 1.5),
+    ("文明宣传岗", ("publicity",), 1, 2, 1.0),
+    ("文艺活动岗", ("culture_arts",), 1, 3, 1.0),
+    ("健身指导岗", ("sports",), 1, 2, 0.6),
+    ("智慧助老岗", ("it", "elderly_care"), 1, 2, 0.8),
+    ("法律咨询岗", ("legal",), 1, 1, 0.8),
+    ("义诊服务岗", ("medical",), 1, 2, 0.6),
+    ("矛盾调解岗", ("mediation",), 1, 2, 0.8),
+    ("安全巡防岗", ("security",), 2, 4, 1.0),
+    ("心理疏导岗", ("psychology",), 1, 1, 0.4),
+    ("账务公开监督岗", ("finance",), 1, 1, 0.4),
+    ("爱心接送岗", ("driving",), 1, 2, 0.5),
+    ("应急救护培训岗", ("medical", "first_aid"), 1, 1, 0.3),
+    ("手语服务岗", ("sign_language",), 1, 1, 0.1),
+)
+
+
+def _communities(graph: RegionGraph) -> tuple[list[str], FloatArray]:
+    """Community and village region ids of a graph and a size weight for each."""
+    ids = [r.id for r in graph.regions if r.level in ("community", "village")]
+    size = {u.id: float(u.members) for u in graph.units if u.kind in ("community", "village")}
+    return ids, np.array([size.get(c, 80.0) for c in ids], dtype=float)
+
+
+def _per_community(rng: Rng, func: str, n: Any, per: Any, weights: FloatArray) -> IntArray:
+    if n is None:
+        lo, hi = _int_range(func, "per_community", per, 0)
+        return _ints(rng, lo, hi + 1, weights.shape[0])
+    total = _int(func, "n", n, 0)
+    return _apportion(rng, total, weights, floor=0) if weights.size else np.zeros(0, np.int64)
+
+
+def _sub_rng(func: str, seed: Any, stream: int) -> Rng:
+    """A generator for one dataset kind, independent of the others drawn with the same seed."""
+    _seed(func, seed)  # validates
+    return np.random.default_rng(None if seed is None else [int(seed), stream])
+
+
+def synthetic_members(
+    graph: RegionGraph,
+    seed: int | None = 0,
+    *,
+    n: int | None = None,
+    per_community: tuple[int, int] = (80, 160),
+) -> list[dict[str, Any]]:
+    """Seeded in-service Party members (在职党员) reporting to the graph's communities.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        Its community and village regions receive the members.
+    seed : int or None, default 0
+        The same seed gives the same members.
+    n : int, optional
+        Total members, apportioned to communities by the size (``members``) of each community
+        unit. Foshan's 95,800 in 780 communities is about 123 a community.
+    per_community : (int, int), default (80, 160)
+        Range of members per community when ``n`` is not given.
+
+    Returns
+    -------
+    list of dict
+        Records for :class:`~pbmatch.model.Member`: ``id`` (``"S1-C03-M0007"``),
+        ``community``, ``skills`` (0–3 of :data:`SKILLS`, common ones more often; sign
+        language is rare).
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> members = synthetic_members(pbmatch.synthetic_district(seed=0), seed=0, n=1000)
+    >>> len(members), sorted(members[0])
+    (1000, ['community', 'id', 'skills'])
+    """
+    func = "synthetic_members"
+    rng = _sub_rng(func, seed, 1)
+    communities, weights = _communities(graph)
+    counts = _per_community(rng, func, n, per_community, weights)
+    total = int(counts.sum())
+    home = np.repeat(np.arange(len(communities), dtype=np.int64), counts)
+    local = _local_index(home, counts)
+    k = rng.choice(_SKILLS_PER_MEMBER.size, size=total, p=_SKILLS_PER_MEMBER)
+    chosen = _choose(rng, np.broadcast_to(_SKILL_WEIGHTS, (total, len(SKILLS))), k)
+    rows, cols = np.nonzero(chosen)
+    skills: list[list[str]] = [[] for _ in range(total)]
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        skills[i].append(SKILLS[j])
+    width = max(4, len(str(int(counts.max(initial=0)))))
+    return [
+        {"id": f"{communities[h]}-M{i + 1:0{width}d}", "community": communities[h], "skills": s}
+        for h, i, s in zip(home.tolist(), local.tolist(), skills, strict=True)
+    ]
+
+
+def synthetic_posts(
+    graph: RegionGraph,
+    seed: int | None = 0,
+    *,
+    n: int | None = None,
+    per_community: tuple[int, int] = (15, 30),
+) -> list[dict[str, Any]]:
+    """Seeded service posts (服务岗位) and micro-wishes (微心愿) of the graph's communities.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        Its community and village regions offer the posts.
+    seed : int or None, default 0
+    n : int, optional
+        Total posts, apportioned to communities by size.
+    per_community : (int, int), default (15, 30)
+        Range of posts per community when ``n`` is not given.
+
+    Returns
+    -------
+    list of dict
+        Records for :class:`~pbmatch.model.ServicePost`: ``id`` (``"S1-C03-P012"``),
+        ``community``, ``name`` (``楼栋长``, ``助老服务岗`` ...), ``skills`` (0–2 required),
+        ``headcount`` (1–6).
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> posts = synthetic_posts(pbmatch.synthetic_district(seed=0), seed=0)
+    >>> sorted(posts[0])
+    ['community', 'headcount', 'id', 'name', 'skills']
+    """
+    func = "synthetic_posts"
+    rng = _sub_rng(func, seed, 2)
+    communities, weights = _communities(graph)
+    counts = _per_community(rng, func, n, per_community, weights)
+    total = int(counts.sum())
+    home = np.repeat(np.arange(len(communities), dtype=np.int64), counts)
+    local = _local_index(home, counts)
+    w = np.array([t[4] for t in _POST_TEMPLATES])
+    template = rng.choice(len(_POST_TEMPLATES), size=total, p=w / w.sum())
+    low = np.array([t[2] for t in _POST_TEMPLATES])[template]
+    high = np.array([t[3] for t in _POST_TEMPLATES])[template]
+    headcount = rng.integers(low, high + 1)
+    width = max(3, len(str(int(counts.max(initial=0)))))
+    return [
+        {
+            "id": f"{communities[h]}-P{i + 1:0{width}d}",
+            "community": communities[h],
+            "name": _POST_TEMPLATES[t][0],
+            "skills": list(_POST_TEMPLATES[t][1]),
+            "headcount": c,
+        }
+        for h, i, t, c in zip(
+            home.tolist(), local.tolist(), template.tolist(), headcount.tolist(), strict=True
+        )
+    ]
+
+
+_HOST_KINDS = ("community", "village", "soe", "private_enterprise", "public_institution")
+"""Units that host floating members (their party organisation takes them in)."""
+
+
+def synthetic_floating(
+    graph: RegionGraph,
+    seed: int | None = 0,
+    *,
+    n: int = 200,
+    jitter_km: float = 0.8,
+    industry_share: float = 0.7,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Seeded floating Party members (流动党员) and the host organisations of a graph.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        Hosts are its communities, villages, state and private firms with 10 or more members
+        and public institutions; members live or work near its units.
+    seed : int or None, default 0
+    n : int, default 200
+        Floating members.
+    jitter_km : float, default 0.8
+        How far a member is from the unit they work at or live near.
+    industry_share : float, default 0.7
+        Share of the members who work in the industry of the firm they are near (others
+        have a random industry, or none).
+
+    Returns
+    -------
+    members : list of dict
+        Records for :class:`~pbmatch.model.FloatingMember`: ``id`` (``"F0001"``), ``lat``,
+        ``lon``, ``industry``, ``home`` (an opaque home-organisation id).
+    hosts : list of dict
+        Records for :class:`~pbmatch.model.Host`: ``id`` (the unit id), ``name``, ``lat``,
+        ``lon``, ``industry``, ``contacts`` (1–4, more for larger units) and, for firms and
+        institutions, ``capacity`` (3–10).
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> members, hosts = synthetic_floating(pbmatch.synthetic_district(seed=0), seed=0, n=50)
+    >>> len(members), sorted(hosts[0])
+    (50, ['contacts', 'id', 'industry', 'lat', 'lon', 'name'])
+    """
+    func = "synthetic_floating"
+    rng = _sub_rng(func, seed, 3)
+    n = _int(func, "n", n, 0)
+    jitter = _real(func, "jitter_km", jitter_km, 0.0, 100.0)
+    share = _real(func, "industry_share", industry_share, 0.0, 1.0)
+    kinds = graph.kind_names
+    located = ~(np.isnan(graph.lat) | np.isnan(graph.lon))
+    big_firm = np.isin(kinds, ["soe", "private_enterprise"]) & (graph.members >= 10)
+    host = located & (np.isin(kinds, ["community", "village", "public_institution"]) | big_firm)
+    hosts_at = np.flatnonzero(host)
+    units = graph.units
+    industry_of = [u.tags[0] if u.tags and u.tags[0] in INDUSTRIES else None for u in units]
+    contacts = np.clip(1 + graph.members[hosts_at] // 60, 1, 4)
+    community = np.isin(kinds[hosts_at], ["community", "village"])
+    capacity = _ints(rng, 3, 11, hosts_at.size)
+    hosts = [
+        {
+            "id": units[i].id,
+            "name": units[i].name,
+            "lat": float(graph.lat[i]),
+            "lon": float(graph.lon[i]),
+            "industry": industry_of[i],
+            "contacts": int(c),
+            **({} if comm else {"capacity": int(cap)}),
+        }
+        for i, c, comm, cap in zip(
+            hosts_at.tolist(), contacts.tolist(), community.tolist(), capacity.tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    # Members: near a located unit (firms twice as likely: they came for work).
+    anchors = np.flatnonzero(located)
+    if anchors.size == 0 or n == 0:
+        return [], hosts
+    pull = np.where(np.isin(kinds[anchors], ["soe", "private_enterprise"]), 2.0, 1.0)
+    near = anchors[rng.choice(anchors.size, size=n, p=pull / pull.sum())]
+    dx, dy = _disc(rng, np.full(n, jitter))
+    lat = graph.lat[near] + dy / _KM_PER_DEG_LAT
+    lon = graph.lon[near] + dx / (_KM_PER_DEG_LON_EQUATOR * np.cos(np.radians(graph.lat[near])))
+    own = rng.random(n) < share
+    other = rng.integers(0, len(INDUSTRIES) + 1, n)  # the last: no industry
+    industries = [
+        industry_of[a] if o and industry_of[a] else (INDUSTRIES[x] if x < len(INDUSTRIES) else None)
+        for a, o, x in zip(near.tolist(), own.tolist(), other.tolist(), strict=True)
+    ]
+    origin = rng.integers(1, 41, n)
+    width = max(4, len(str(n)))
+    members = [
+        {
+            "id": f"F{k + 1:0{width}d}",
+            "lat": round(float(la), 6),
+            "lon": round(float(lo), 6),
+            "industry": ind,
+            "home": f"origin-{o:02d}",
+        }
+        for k, (la, lo, ind, o) in enumerate(
+            zip(lat.tolist(), lon.tolist(), industries, origin.tolist(), strict=True)
+        )
+    ]
+    return members, hosts
+
+
+__all__ += [
+    "SKILLS",
+    "SKILL_NAMES_ZH",
+    "synthetic_floating",
+    "synthetic_members",
+    "synthetic_posts",
+]

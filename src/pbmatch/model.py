@@ -416,3 +416,251 @@ def validate_records(
             raise InputError(f"Tie {tie.a!r}-{tie.b!r}: duplicated; each pair of units has one tie")
         pairs.add(key)
     return unit_list, region_list, tie_list
+
+
+# ---------------------------------------------------------------------------------------------
+# Double reporting (双报到) and floating members (流动党员)
+# ---------------------------------------------------------------------------------------------
+_SKILL_SEPARATORS = ",，;；、|"
+
+
+def _opaque(value: Any) -> Any:
+    """Ids and community codes may arrive as numbers (Excel, pandas): keep them as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _skill_names(value: Any) -> Any:
+    """``None``/NaN → no skills; ``"a, b、c"`` → ``("a", "b", "c")``; duplicates dropped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        for sep in _SKILL_SEPARATORS[1:]:
+            value = value.replace(sep, _SKILL_SEPARATORS[0])
+        value = [part for part in value.split(_SKILL_SEPARATORS[0]) if part.strip()]
+    elif isinstance(value, (set, frozenset)):
+        value = sorted(value, key=str)
+    if isinstance(value, (list, tuple)):
+        out = tuple(dict.fromkeys(v.strip() if isinstance(v, str) else v for v in value))
+        if "" in out:
+            raise ValueError("a skill name is empty; skills must be non-empty names")
+        return out
+    return value
+
+
+def _no_industry(value: Any) -> Any:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+class Member(Record):
+    """An in-service Party member (在职党员) reporting to their home community (双报到).
+
+    Parameters
+    ----------
+    id : str
+        Unique, opaque member id (never a national ID or phone number).
+    community : str
+        Id of the community (社区) or village (村) the member lives in.
+    skills : sequence of str or str
+        What the member can do; a string is split at ``,``, ``，``, ``;``, ``；``, ``、``, ``|``.
+    max_posts : int or None
+        Most service posts for this member; ``None`` uses the problem's default.
+    name : str
+        Display name (optional).
+
+    Examples
+    --------
+    >>> Member(id="m1", community="S1-C01", skills="法律咨询、助老").skills
+    ('法律咨询', '助老')
+    >>> Member(id=7, community=101).id
+    '7'
+    """
+
+    id: str = Field(min_length=1)
+    community: str = Field(min_length=1)
+    skills: tuple[str, ...] = ()
+    max_posts: int | None = Field(default=None, ge=0)
+    name: str = ""
+
+    _ids = field_validator("id", "community", mode="before")(_opaque)
+    _skills = field_validator("skills", mode="before")(_skill_names)
+
+
+class ServicePost(Record):
+    """A service post (服务岗位) or micro-wish (微心愿) of a community.
+
+    Parameters
+    ----------
+    id : str
+        Unique post id.
+    community : str
+        Id of the community or village that offers the post.
+    skills : sequence of str or str
+        Skills the post requires, all of them (split like :class:`Member` skills).
+    headcount : int
+        Seats of the post, ``>= 0`` (default 1).
+    name : str
+        Display name, e.g. ``"楼栋长"``.
+
+    Examples
+    --------
+    >>> ServicePost(id="p1", community="S1-C01", skills=["legal"], headcount=2).headcount
+    2
+    """
+
+    id: str = Field(min_length=1)
+    community: str = Field(min_length=1)
+    skills: tuple[str, ...] = ()
+    headcount: int = Field(default=1, ge=0)
+    name: str = ""
+
+    _ids = field_validator("id", "community", mode="before")(_opaque)
+    _skills = field_validator("skills", mode="before")(_skill_names)
+
+
+class FloatingMember(Record):
+    """A floating Party member (流动党员): away from home, located where they now live or work.
+
+    Parameters
+    ----------
+    id : str
+        Unique, opaque member id.
+    lat, lon : float
+        WGS-84 degrees of where the member now is.
+    industry : str or None
+        The member's industry (e.g. one of :data:`pbmatch.datasets.INDUSTRIES`).
+    home : str or None
+        Id of the home organisation (流出地党组织), kept for reports.
+
+    Examples
+    --------
+    >>> FloatingMember(id="f1", lat=30.2, lon=120.1, industry="").industry is None
+    True
+    """
+
+    id: str = Field(min_length=1)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    industry: str | None = None
+    home: str | None = None
+
+    _ids = field_validator("id", mode="before")(_opaque)
+    _industry = field_validator("industry", "home", mode="before")(_no_industry)
+
+
+class Host(Record):
+    """A host organisation (流入地党组织) that can take floating members in.
+
+    Parameters
+    ----------
+    id : str
+        Unique host id (often a unit id of a :class:`~pbmatch.graph.RegionGraph`).
+    lat, lon : float
+        WGS-84 degrees.
+    industry : str or None
+        The host's industry; members of the same industry are preferred.
+    capacity : int or None
+        Most members the host takes; ``None``: only the contacts limit it.
+    contacts : int or None
+        Contact persons (联系人); each follows at most 5 members (the problem's
+        ``per_contact``); ``None``: only ``capacity`` limits it. At least one of the two.
+    name : str
+        Display name.
+
+    Examples
+    --------
+    >>> Host(id="h1", lat=30.2, lon=120.1, contacts=2).capacity is None
+    True
+    >>> Host(id="h2", lat=30.2, lon=120.1)
+    Traceback (most recent call last):
+    ...
+    pbmatch.exceptions.InputError: Host 'h2': neither capacity nor contacts is given; ...
+    """
+
+    id: str = Field(min_length=1)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    industry: str | None = None
+    capacity: int | None = Field(default=None, ge=0)
+    contacts: int | None = Field(default=None, ge=0)
+    name: str = ""
+
+    _ids = field_validator("id", mode="before")(_opaque)
+    _industry = field_validator("industry", mode="before")(_no_industry)
+
+    @model_validator(mode="after")
+    def _limited(self) -> Host:
+        if self.capacity is None and self.contacts is None:
+            raise ValueError(
+                "neither capacity nor contacts is given; give the most members it takes, "
+                "its number of contact persons, or both"
+            )
+        return self
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def validate_items(items: Any, model: type[M], what: str) -> list[M]:
+    """Validate records given as model objects, dicts or a pandas DataFrame; ids unique.
+
+    Parameters
+    ----------
+    items : iterable of model or dict, or a DataFrame
+        A DataFrame's columns are the model's field names; NaN cells count as missing.
+    model : type
+        :class:`Member`, :class:`ServicePost`, :class:`FloatingMember`, :class:`Host` ...
+    what : str
+        The name of the argument, for messages (``"members"``).
+
+    Returns
+    -------
+    list of model
+
+    Raises
+    ------
+    InputError
+        On the first bad record (naming its id or position, the field and the value), or a
+        duplicated id.
+
+    Examples
+    --------
+    >>> validate_items([{"id": "m1", "community": "c1"}, {"id": "m1", "community": "c2"}],
+    ...                Member, "members")
+    Traceback (most recent call last):
+    ...
+    pbmatch.exceptions.InputError: Member 'm1': field 'id' is duplicated in members; ...
+    """
+    if isinstance(items, (str, bytes, Mapping)):
+        raise InputError(
+            f"{what} is a {type(items).__name__}; pass a list of records (dicts or "
+            f"{model.__name__} objects) or a pandas DataFrame"
+        )
+    if hasattr(items, "to_dict") and hasattr(items, "columns"):
+        rows = items.to_dict("records")
+        items = [{k: v for k, v in row.items() if not _is_missing(v)} for row in rows]
+    try:
+        records = _coerce(model, items, model.__name__)
+    except TypeError:
+        raise InputError(
+            f"{what} is a {type(items).__name__}; pass a list of records or a DataFrame"
+        ) from None
+    seen: set[str] = set()
+    for record in records:
+        ident = getattr(record, "id", None)
+        if ident is None:
+            continue
+        if ident in seen:
+            raise InputError(
+                f"{model.__name__} {ident!r}: field 'id' is duplicated in {what}; "
+                "ids must be unique"
+            )
+        seen.add(ident)
+    return records
+
+
+__all__ += ["FloatingMember", "Host", "Member", "ServicePost", "validate_items"]

@@ -52,6 +52,17 @@ class MatchResult:
         Seconds spent from validated input to decoded answer.
     diagnosis : object or None
         Why the problem is infeasible, when it is and pbmatch can say.
+    certificate : Certificate or None
+        The proof of optimality (:class:`pbmatch.solvers.certified.Certificate`): dual
+        prices of every row and column and the candidate pairs; None without a solution.
+    certified : bool
+        True when pbmatch proved the answer optimal itself, independently of the solver's
+        word: prices that price out every allowed pair (see :mod:`pbmatch.solvers.certified`;
+        exact for integer scores, within ``resolution`` per pair otherwise).
+    rounds : int
+        Solve-and-price rounds of the proof.
+    priced : int
+        Pairs priced (checked against the prices without being solved with) over all rounds.
     """
 
     rows: IntArray
@@ -66,6 +77,7 @@ class MatchResult:
     wall_time: float = 0.0
     diagnosis: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    certificate: Any = field(default=None, compare=False)
 
     @property
     def success(self) -> bool:
@@ -73,9 +85,61 @@ class MatchResult:
         return self.status in WITH_SOLUTION
 
     @property
+    def certified(self) -> bool:
+        """True when pbmatch proved the answer optimal for every allowed pair."""
+        return bool(self.certificate is not None and self.certificate.certified)
+
+    @property
+    def rounds(self) -> int:
+        """Solve-and-price rounds of the proof (0 without one)."""
+        return 0 if self.certificate is None else int(self.certificate.rounds)
+
+    @property
+    def priced(self) -> int:
+        """Pairs priced over all rounds of the proof (0 without one)."""
+        return 0 if self.certificate is None else int(self.certificate.priced)
+
+    @property
     def pairs(self) -> list[tuple[int, int]]:
         """The chosen pairs as a list of ``(row, col)`` tuples."""
         return list(zip(self.rows.tolist(), self.cols.tolist(), strict=True))
+
+    def explain(self, row: int, col: int) -> Any:
+        """Why pair ``(row, col)`` is chosen, or why not.
+
+        Returns an :class:`~pbmatch.explain.Explanation`: for a chosen pair its ``margin``
+        (how much the best total would drop without it) and what would replace it; for
+        another pair its ``loss`` (how much the best total would drop were it forced in), the
+        chosen pairs it would ``displace``, and its ``reduced_score`` under the certificate's
+        prices (a lower bound on the loss). Exact: computed from the certificate by the
+        cheapest alternating cycle through the pair, over every allowed pair.
+
+        Raises
+        ------
+        InputError
+            The pair is outside the matrix.
+        SolverError
+            The result has no certificate (no solution).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pbmatch.matching import match
+        >>> result = match(np.array([[3.0, 1.0], [2.0, 1.5]]))
+        >>> result.pairs
+        [(0, 0), (1, 1)]
+        >>> why = result.explain(0, 0)
+        >>> why.chosen, why.margin, why.join
+        (True, 1.5, [(0, 1), (1, 0)])
+        >>> why_not = result.explain(1, 0)
+        >>> why_not.loss, why_not.displaced
+        (1.5, [(0, 0), (1, 1)])
+        """
+        from pbmatch.explain import explain_pair
+
+        if self.certificate is None:
+            raise SolverError(f"no solution to explain (status {self.status!r})")
+        return explain_pair(self.certificate, self.objective, int(row), int(col))
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -99,7 +163,8 @@ class MatchResult:
     def __repr__(self) -> str:
         return (
             f"MatchResult(status={self.status!r}, pairs={len(self)}, "
-            f"objective={self.objective:.6g}, method={self.method!r})"
+            f"objective={self.objective:.6g}, method={self.method!r}, "
+            f"certified={self.certified})"
         )
 
 
@@ -392,3 +457,685 @@ class GeneralMatchResult:
             f"GeneralMatchResult(status={self.status!r}, pairs={len(self)}, "
             f"objective={self.objective:.6g}, method={self.method!r})"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Three lists (allocate), double reporting (assign_posts), floating members
+# ---------------------------------------------------------------------------------------------
+def _check_status(status: str, message: str, result: Any) -> None:
+    if status in WITH_SOLUTION:
+        return
+    if status == INFEASIBLE:
+        raise InfeasibleError(f"infeasible: {message}", result)
+    raise SolverError(f"{status}: {message}")
+
+
+def _warning_lines(notes: tuple[str, ...], limit: int = 10) -> list[str]:
+    lines = [f"Warning: {w}" for w in notes[:limit]]
+    if len(notes) > limit:
+        lines.append(f"… and {len(notes) - limit} more warnings (see .warnings)")
+    return lines
+
+
+def _more(items: list[str], limit: int = 10) -> str:
+    text = ", ".join(items[:limit]) or "none"
+    return text + (f", … ({len(items)} in all)" if len(items) > limit else "")
+
+
+@dataclass(frozen=True, repr=False)
+class AllocationResult:
+    """The answer of :func:`pbmatch.allocate`: flows of whole quantities from offers to needs.
+
+    Attributes
+    ----------
+    provider_ids, receiver_ids, category_names : ndarray of str
+        One entry per flow, sorted by provider, receiver, then category (graph order).
+    quantities : ndarray of int64
+        The quantity of each flow (> 0).
+    distance_km : ndarray of float
+        Great-circle distance of each flow; NaN where a location is unknown.
+    objective : float
+        Weighted need met: ``sum(quantity * category weight * need priority)`` (the total
+        quantity when no weights are given). NaN without a solution.
+    need_met : int
+        Total quantity of the flows.
+    quantity_km : float
+        ``sum(quantity * distance_km)`` over flows with known distance: the secondary
+        objective, least among allocations that meet the most need.
+    status, message, wall_time, resolution, bound
+        As on :class:`MatchResult`; ``bound`` equals ``objective`` when optimal.
+    graph : RegionGraph
+        The graph that was allocated.
+    categories : tuple of str
+        The categories solved (columns of ``need_weights``).
+    need_weights : ndarray of float, shape (units, len(categories))
+        Weight of a unit of each unit's need (category weight × priority).
+    providers, receivers, category_index : ndarray of int
+        Unit indices and category columns of the flows.
+    within, max_km
+        The rules solved with.
+    warnings : tuple of str
+        Notes for the report (units with no location, needs left out ...).
+    """
+
+    provider_ids: npt.NDArray[np.str_]
+    receiver_ids: npt.NDArray[np.str_]
+    category_names: npt.NDArray[np.str_]
+    quantities: npt.NDArray[np.int64]
+    distance_km: FloatArray
+    objective: float
+    need_met: int
+    quantity_km: float
+    status: Status
+    graph: RegionGraph
+    categories: tuple[str, ...]
+    need_weights: FloatArray
+    providers: npt.NDArray[np.int64]
+    receivers: npt.NDArray[np.int64]
+    category_index: npt.NDArray[np.int64]
+    within: str | None = None
+    max_km: float | None = None
+    resolution: float | None = None
+    message: str = ""
+    bound: float | None = None
+    wall_time: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return int(self.quantities.size)
+
+    @property
+    def flows(self) -> list[tuple[str, str, str, int]]:
+        """The flows as ``(provider, receiver, category, quantity)`` tuples."""
+        return list(
+            zip(
+                self.provider_ids.tolist(),
+                self.receiver_ids.tolist(),
+                self.category_names.tolist(),
+                self.quantities.tolist(),
+                strict=True,
+            )
+        )
+
+    def raise_for_status(self) -> AllocationResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    def _columns(self) -> list[int]:
+        return [self.graph.categories.index(c) for c in self.categories]
+
+    def met(self) -> FloatArray:
+        """Need met of each unit and solved category, shape (units, len(categories))."""
+        out = np.zeros((len(self.graph), len(self.categories)))
+        np.add.at(out, (self.receivers, self.category_index), self.quantities)
+        return out
+
+    def unmet(self, tier: str | None = None) -> list[dict[str, Any]]:
+        """Unmet need by region and category, largest first.
+
+        Parameters
+        ----------
+        tier : str, optional
+            Region tier to total over (default: ``within``, else ``"street"``); units outside
+            every region of the tier are totalled under ``None``.
+
+        Returns
+        -------
+        list of dict
+            ``region``, ``category``, ``need``, ``met``, ``unmet`` for every (region,
+            category) with unmet need; sorted by ``unmet`` (descending), region, category.
+        """
+        g = self.graph
+        tier = tier or self.within or "street"
+        codes = g.region_codes(tier)
+        needs = g.needs[:, self._columns()]
+        met = self.met()
+        n_regions = len(g.region_ids) + 1
+        key = codes + 1  # 0: outside the tier
+        totals_need = np.zeros((n_regions, len(self.categories)))
+        totals_met = np.zeros((n_regions, len(self.categories)))
+        np.add.at(totals_need, key, needs)
+        np.add.at(totals_met, key, met)
+        short = totals_need - totals_met
+        rows, cols = np.nonzero(short > 0)
+        labels: list[str | None] = [None, *g.region_ids]
+        order = np.lexsort((cols, rows, -short[rows, cols]))
+        return [
+            {
+                "region": labels[r],
+                "category": self.categories[c],
+                "need": float(totals_need[r, c]),
+                "met": float(totals_met[r, c]),
+                "unmet": float(short[r, c]),
+            }
+            for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True)
+        ]
+
+    def report(self, top: int = 10) -> str:
+        """A readable summary: status, need met, distance, and the largest unmet needs."""
+        g = self.graph
+        total_need = float(g.needs[:, self._columns()].sum())
+        share = 100 * self.need_met / total_need if total_need else 100.0
+        rules = ", ".join(
+            part
+            for part in (
+                f"within {self.within}" if self.within else "",
+                f"max {self.max_km:g} km" if self.max_km is not None else "",
+            )
+            if part
+        )
+        lines = [
+            f"Allocation (三张清单): {self.status}, {len(self)} flows"
+            + (f" ({rules})" if rules else "")
+            + f", {self.wall_time:.3f} s",
+            f"Need met: {self.need_met:g} of {total_need:g} ({share:.1f}%); weighted objective "
+            f"{self.objective:.6g}",
+            f"Quantity × distance: {self.quantity_km:.3f} (quantity·km)",
+        ]
+        unmet = self.unmet()
+        if unmet:
+            tier = self.within or "street"
+            lines.append(f"Unmet need by {tier} and category (largest {min(top, len(unmet))}):")
+            lines += [
+                f"  {row['region'] or '(none)'}  {row['category']}: {row['unmet']:g} of "
+                f"{row['need']:g} unmet"
+                for row in unmet[:top]
+            ]
+        else:
+            lines.append("Every need is met.")
+        lines += _warning_lines(self.warnings)
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per flow: ``provider``, ``receiver``, ``category``, ``quantity``,
+        ``distance_km``."""
+        return [
+            {"provider": p, "receiver": r, "category": c, "quantity": q, "distance_km": d}
+            for p, r, c, q, d in zip(
+                self.provider_ids.tolist(),
+                self.receiver_ids.tolist(),
+                self.category_names.tolist(),
+                self.quantities.tolist(),
+                self.distance_km.tolist(),
+                strict=True,
+            )
+        ]
+
+    def to_pandas(self) -> Any:
+        """One row per flow: ``provider``, ``receiver``, ``category``, ``quantity``,
+        ``distance_km``. Requires pandas."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "provider": self.provider_ids,
+                "receiver": self.receiver_ids,
+                "category": self.category_names,
+                "quantity": self.quantities,
+                "distance_km": self.distance_km,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"AllocationResult(status={self.status!r}, flows={len(self)}, "
+            f"need_met={self.need_met}, quantity_km={self.quantity_km:.6g})"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class PostAssignmentResult:
+    """The answer of :func:`pbmatch.assign_posts`: members on service posts (双报到).
+
+    Attributes
+    ----------
+    member_ids, post_ids : ndarray of str
+        One entry per filled seat, sorted by member then post (input order).
+    objective : float
+        Seats filled (NaN without a solution).
+    load_cost : int
+        ``sum(k * (k - 1) / 2)`` over members with ``k`` posts: 0 when nobody has two posts;
+        least among assignments that fill the most seats.
+    fit_cost : int
+        Total unneeded skills: for each seat, the member's skills the post does not require;
+        least among assignments that fill the most seats with the least ``load_cost``.
+    status, message, wall_time, bound
+        As on :class:`MatchResult`.
+    members, posts : tuple of Member, tuple of ServicePost
+        The validated input.
+    max_posts : ndarray of int
+        Most posts of each member as solved (its own ``max_posts`` or the default).
+    members_index, posts_index : ndarray of int
+        Positions of each seat's member and post in ``members`` and ``posts``.
+    warnings : tuple of str
+        Posts no member of their community can fill (a skill nobody there has, or nobody
+        there at all).
+    """
+
+    member_ids: npt.NDArray[np.str_]
+    post_ids: npt.NDArray[np.str_]
+    objective: float
+    load_cost: int
+    fit_cost: int
+    status: Status
+    members: tuple[Any, ...]
+    posts: tuple[Any, ...]
+    max_posts: npt.NDArray[np.int64]
+    members_index: npt.NDArray[np.int64]
+    posts_index: npt.NDArray[np.int64]
+    message: str = ""
+    bound: float | None = None
+    wall_time: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return int(self.member_ids.size)
+
+    @property
+    def seats(self) -> int:
+        """Seats filled."""
+        return len(self)
+
+    @property
+    def seats_offered(self) -> int:
+        """Total headcount of the posts."""
+        return int(sum(p.headcount for p in self.posts))
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The filled seats as ``(member, post)`` tuples."""
+        return list(zip(self.member_ids.tolist(), self.post_ids.tolist(), strict=True))
+
+    def raise_for_status(self) -> PostAssignmentResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    def posts_per_member(self) -> dict[int, int]:
+        """Histogram: number of posts → number of members."""
+        counts = np.bincount(self.members_index, minlength=len(self.members)).astype(np.int64)
+        return _histogram(counts)
+
+    def unfilled(self) -> list[dict[str, Any]]:
+        """Posts with empty seats: ``post``, ``community``, ``headcount``, ``filled``."""
+        filled = np.bincount(self.posts_index, minlength=len(self.posts))
+        return [
+            {"post": p.id, "community": p.community, "headcount": p.headcount, "filled": int(f)}
+            for p, f in zip(self.posts, filled.tolist(), strict=True)
+            if f < p.headcount
+        ]
+
+    def report(self) -> str:
+        """A readable summary: seats filled, load, fit, unfilled posts and warnings."""
+        offered = self.seats_offered
+        share = 100 * self.seats / offered if offered else 100.0
+        hist = self.posts_per_member()
+        unfilled = self.unfilled()
+        lines = [
+            f"Post assignment (双报到): {self.status}, {self.seats} of {offered} seats filled "
+            f"({share:.1f}%), {len(self.members)} members, {len(self.posts)} posts, "
+            f"{self.wall_time:.3f} s",
+            "Posts per member: "
+            + (
+                ", ".join(f"{k} post{'s' if k != 1 else ''}: {v}" for k, v in hist.items())
+                or "no members"
+            ),
+            f"Load cost {self.load_cost} (pairs of posts held by one member); unneeded skills "
+            f"{self.fit_cost}",
+            f"Posts with empty seats: {len(unfilled)}"
+            + (f" ({_more([u['post'] for u in unfilled])})" if unfilled else ""),
+        ]
+        lines += _warning_lines(self.warnings)
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per filled seat: ``member``, ``post``."""
+        return [
+            {"member": m, "post": p}
+            for m, p in zip(self.member_ids.tolist(), self.post_ids.tolist(), strict=True)
+        ]
+
+    def to_pandas(self) -> Any:
+        """One row per filled seat: ``member``, ``post``. Requires pandas."""
+        import pandas as pd
+
+        return pd.DataFrame({"member": self.member_ids, "post": self.post_ids})
+
+    def __repr__(self) -> str:
+        return (
+            f"PostAssignmentResult(status={self.status!r}, seats={self.seats}, "
+            f"load_cost={self.load_cost}, fit_cost={self.fit_cost})"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class FloatingResult:
+    """The answer of :func:`pbmatch.host_floating_members`: members placed with hosts.
+
+    Attributes
+    ----------
+    member_ids, host_ids : ndarray of str
+        One entry per hosted member, sorted by host then member (input order).
+    distance_km : ndarray of float
+        Great-circle distance from the member to the host.
+    same_industry : ndarray of bool
+        Whether member and host share an industry.
+    contact : ndarray of int
+        Which of the host's contact persons (1, 2, ...) follows the member: members of a host
+        are dealt to ``ceil(n / per_contact)`` contacts in turn, so each follows 3–5 when the
+        host has 3 or more.
+    objective : float
+        Members hosted (NaN without a solution).
+    cost_km : float
+        ``sum(distance_km + industry_km * (not same_industry))``: least among placements that
+        host the most members.
+    status, message, wall_time, resolution, bound
+        As on :class:`MatchResult`.
+    members, hosts : tuple of FloatingMember, tuple of Host
+        The validated input.
+    capacity : ndarray of int
+        Most members of each host as solved: ``min(capacity, per_contact * contacts)``.
+    members_index, hosts_index : ndarray of int
+        Positions of each placement's member and host in ``members`` and ``hosts``.
+    max_km, industry_km, per_contact, branch_min
+        The rules solved with.
+    warnings : tuple of str
+    """
+
+    member_ids: npt.NDArray[np.str_]
+    host_ids: npt.NDArray[np.str_]
+    distance_km: FloatArray
+    same_industry: npt.NDArray[np.bool_]
+    contact: npt.NDArray[np.int64]
+    objective: float
+    cost_km: float
+    status: Status
+    members: tuple[Any, ...]
+    hosts: tuple[Any, ...]
+    capacity: npt.NDArray[np.int64]
+    members_index: npt.NDArray[np.int64]
+    hosts_index: npt.NDArray[np.int64]
+    max_km: float | None = None
+    industry_km: float = 0.0
+    per_contact: int = 5
+    branch_min: int = 3
+    resolution: float | None = None
+    message: str = ""
+    bound: float | None = None
+    wall_time: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return int(self.member_ids.size)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The placements as ``(member, host)`` tuples."""
+        return list(zip(self.member_ids.tolist(), self.host_ids.tolist(), strict=True))
+
+    @property
+    def unhosted(self) -> list[str]:
+        """Ids of the members no host took (none within ``max_km`` had room)."""
+        hosted = np.zeros(len(self.members), dtype=bool)
+        hosted[self.members_index] = True
+        return [m.id for m, h in zip(self.members, hosted.tolist(), strict=True) if not h]
+
+    def raise_for_status(self) -> FloatingResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    def host_summary(self) -> list[dict[str, Any]]:
+        """One dict per host that took members: ``host``, ``members``, ``capacity``,
+        ``contacts_needed``, ``branch`` (enough members, ``branch_min`` or more, for a
+        temporary branch 临时党支部)."""
+        counts = np.bincount(self.hosts_index, minlength=len(self.hosts))
+        return [
+            {
+                "host": h.id,
+                "members": int(n),
+                "capacity": int(cap),
+                "contacts_needed": -(-int(n) // self.per_contact),
+                "branch": bool(n >= self.branch_min),
+            }
+            for h, n, cap in zip(self.hosts, counts.tolist(), self.capacity.tolist(), strict=True)
+            if n > 0
+        ]
+
+    @property
+    def branches(self) -> list[str]:
+        """Ids of the hosts with enough members for a temporary branch."""
+        return [row["host"] for row in self.host_summary() if row["branch"]]
+
+    def report(self) -> str:
+        """A readable summary: members hosted, distance, industry, branches, unhosted."""
+        n = len(self.members)
+        unhosted = self.unhosted
+        share = 100 * len(self) / n if n else 100.0
+        same = int(self.same_industry.sum())
+        mean_km = float(self.distance_km.mean()) if len(self) else 0.0
+        summary = self.host_summary()
+        lines = [
+            f"Floating members (流动党员): {self.status}, {len(self)} of {n} hosted "
+            f"({share:.1f}%) by {len(summary)} hosts, {self.wall_time:.3f} s",
+            f"Distance: mean {mean_km:.2f} km, total {float(self.distance_km.sum()):.2f} km; "
+            f"same industry: {same} of {len(self)}",
+            f"Hosts with {self.branch_min}+ members (temporary branch possible): "
+            f"{len(self.branches)} ({_more(self.branches)})",
+            f"Contact persons needed: {sum(r['contacts_needed'] for r in summary)} "
+            f"(each follows at most {self.per_contact})",
+            f"Unhosted: {len(unhosted)} ({_more(unhosted)})",
+        ]
+        lines += _warning_lines(self.warnings)
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per hosted member: ``member``, ``host``, ``distance_km``,
+        ``same_industry``, ``contact``."""
+        return [
+            {"member": m, "host": h, "distance_km": d, "same_industry": s, "contact": c}
+            for m, h, d, s, c in zip(
+                self.member_ids.tolist(),
+                self.host_ids.tolist(),
+                self.distance_km.tolist(),
+                self.same_industry.tolist(),
+                self.contact.tolist(),
+                strict=True,
+            )
+        ]
+
+    def to_pandas(self) -> Any:
+        """One row per hosted member: ``member``, ``host``, ``distance_km``, ``same_industry``,
+        ``contact``. Requires pandas."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "member": self.member_ids,
+                "host": self.host_ids,
+                "distance_km": self.distance_km,
+                "same_industry": self.same_industry,
+                "contact": self.contact,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FloatingResult(status={self.status!r}, hosted={len(self)} of "
+            f"{len(self.members)}, cost_km={self.cost_km:.6g})"
+        )
+
+
+__all__ += ["AllocationResult", "FloatingResult", "PostAssignmentResult"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exchange cycles, joint branches, projects
+# ---------------------------------------------------------------------------------------------
+def _optional_float(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6g}"
+
+
+@dataclass(frozen=True, repr=False)
+class ExchangeResult:
+    """The answer of :func:`pbmatch.exchange_cycles`: disjoint giving cycles (交换机制).
+
+    Attributes
+    ----------
+    cycles : list of tuple of str
+        Unit ids in giving order: ``(a, b, c)`` means a gives to b, b to c, c to a. Each starts
+        at its unit that comes first in the graph; sorted by that unit.
+    gives : list of tuple of dict
+        Per cycle, per arc (``cycles[k][i]`` gives to the next): category → quantity, the
+        ``min(offer, need)`` of every category the giver offers and the receiver needs.
+    objective : float
+        Units in cycles (NaN without a solution).
+    quantity : float
+        Total quantity exchanged, the tie-break (NaN without a solution).
+    status : str
+        ``"optimal"``: proven most units, then most quantity among those; ``"feasible"``: a
+        time limit stopped the proof (see ``bound``).
+    graph : RegionGraph
+    max_length : int
+    max_km : float or None
+    candidates : ndarray of str
+        The units that can both give and receive (after pruning): the only ones encoded.
+    n_cycles : int
+        Cycles enumerated (the columns of the set packing).
+    bound : float or None
+        Proven upper bound on ``objective`` (units).
+    gap : float or None
+        ``(bound - objective) / bound``.
+    resolution : float or None
+        Quantity resolution of the tie-break when quantities were fractional.
+    message, wall_time
+        As on :class:`MatchResult`.
+    extra : dict
+        Solver counters (LP bound, rounds, sizes of the CP-SAT models, objective weights).
+    """
+
+    cycles: list[tuple[str, ...]]
+    gives: list[tuple[dict[str, float], ...]]
+    objective: float
+    quantity: float
+    status: Status
+    graph: RegionGraph
+    max_length: int
+    max_km: float | None
+    candidates: npt.NDArray[np.str_]
+    n_cycles: int
+    bound: float | None = None
+    gap: float | None = None
+    resolution: float | None = None
+    message: str = ""
+    wall_time: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return len(self.cycles)
+
+    @property
+    def units(self) -> list[str]:
+        """Ids of the units in some cycle, in cycle order."""
+        return [u for cycle in self.cycles for u in cycle]
+
+    def raise_for_status(self) -> ExchangeResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per arc and category: ``cycle`` (0, 1, ...), ``length``, ``step`` (0 for
+        the first arc), ``giver``, ``receiver``, ``category``, ``quantity``."""
+        rows: list[dict[str, Any]] = []
+        for k, (cycle, arcs) in enumerate(zip(self.cycles, self.gives, strict=True)):
+            for step, gift in enumerate(arcs):
+                for category, quantity in gift.items():
+                    rows.append(
+                        {
+                            "cycle": k,
+                            "length": len(cycle),
+                            "step": step,
+                            "giver": cycle[step],
+                            "receiver": cycle[(step + 1) % len(cycle)],
+                            "category": category,
+                            "quantity": quantity,
+                        }
+                    )
+        return rows
+
+    def to_pandas(self) -> Any:
+        """The rows of :meth:`to_records` as a DataFrame. Requires pandas."""
+        import pandas as pd
+
+        columns = ["cycle", "length", "step", "giver", "receiver", "category", "quantity"]
+        return pd.DataFrame(self.to_records(), columns=columns)
+
+    def report(self, top: int = 5) -> str:
+        """A readable summary: units in cycles, cycle lengths, the largest cycles' gifts."""
+        n = len(self.candidates)
+        lengths: dict[int, int] = {}
+        for cycle in self.cycles:
+            lengths[len(cycle)] = lengths.get(len(cycle), 0) + 1
+        rules = f"length <= {self.max_length}" + (
+            f", within {self.max_km:g} km" if self.max_km is not None else ""
+        )
+        lines = [
+            f"Exchange cycles (交换机制): {self.status}, {len(self)} cycles ({rules}), "
+            f"{self.wall_time:.3f} s",
+            f"Units in cycles: {self.objective:g} of {n} that can both give and receive "
+            f"(bound {_optional_float(self.bound)}); quantity exchanged {self.quantity:g}",
+            "Cycles by length: "
+            + (", ".join(f"{k}: {v}" for k, v in sorted(lengths.items())) or "none"),
+            f"Cycles enumerated: {self.n_cycles}",
+        ]
+        for cycle, arcs in list(zip(self.cycles, self.gives, strict=True))[:top]:
+            steps = [
+                f"{cycle[i]} → {cycle[(i + 1) % len(cycle)]} "
+                + "{"
+                + ", ".join(f"{c}: {q:g}" for c, q in gift.items())
+                + "}"
+                for i, gift in enumerate(arcs)
+            ]
+            lines.append("  " + "; ".join(steps))
+        if len(self) > top:
+            lines.append(f"  … ({len(self)} cycles in all)")
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"ExchangeResult(status={self.status!r}, cycles={len(self)}, "
+            f"units={self.objective:g}, quantity={self.quantity:g})"
+        )
+
+
+__all__ += ["ExchangeResult"]

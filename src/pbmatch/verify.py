@@ -266,3 +266,299 @@ def verify_pairing(result: PairingResult) -> list[str]:
             f"objective {result.objective} != sum of scores {result.breakdown['score'].sum()}"
         )
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Three lists (allocate), double reporting (assign_posts), floating members
+# ---------------------------------------------------------------------------------------------
+from pbmatch.results import AllocationResult, FloatingResult, PostAssignmentResult  # noqa: E402
+
+
+def _no_solution(result: Any, size: int) -> list[str] | None:
+    """Violations of a result without a solution (None when it has one)."""
+    if result.status not in _STATUSES:
+        return [f"unknown status {result.status!r}"]
+    if result.status in WITH_SOLUTION:
+        return None
+    return [] if size == 0 else [f"status {result.status!r} but {size} rows reported"]
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def verify_allocation(result: AllocationResult) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.allocate` result from its graph.
+
+    Checks: one length for every column; each flow a whole quantity > 0 of a solved category
+    from a unit that offers it to another unit that needs it with a weight > 0, at most once
+    per (provider, receiver, category); both ends in one region of the ``within`` tier; the
+    distance as recomputed and within ``max_km``; no provider sends more than it offers and no
+    receiver gets more than it needs, category by category; ``need_met``, ``objective`` and
+    ``quantity_km`` equal to their sums over the flows.
+
+    Returns
+    -------
+    list of str
+        The violations found; empty when the result is sound.
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> from pbmatch.problems.allocation import allocate
+    >>> verify_allocation(allocate(pbmatch.synthetic_district(seed=0), within="street"))
+    []
+    """
+    from pbmatch.scoring.components import haversine_km
+
+    g = result.graph
+    q = np.asarray(result.quantities)
+    columns = (result.provider_ids, result.receiver_ids, result.category_names, result.distance_km)
+    if any(np.shape(c) != q.shape for c in columns):
+        return ["flow columns (ids, categories, quantities, distance_km) differ in length"]
+    early = _no_solution(result, q.size)
+    if early is not None:
+        return early
+    problems: list[str] = []
+    known_units = set(g.ids.tolist())
+    unknown = [
+        u
+        for u in (*result.provider_ids.tolist(), *result.receiver_ids.tolist())
+        if u not in known_units
+    ]
+    if unknown:
+        return [f"units {unknown[:5]} are not in the graph"]
+    unknown_cats = sorted(set(result.category_names.tolist()) - set(result.categories))
+    if unknown_cats:
+        return [f"categories {unknown_cats} were not solved"]
+    index = {u: i for i, u in enumerate(g.ids.tolist())}
+    p = np.array([index[u] for u in result.provider_ids.tolist()], dtype=np.int64)
+    r = np.array([index[u] for u in result.receiver_ids.tolist()], dtype=np.int64)
+    col = {c: k for k, c in enumerate(result.categories)}
+    k = np.array([col[c] for c in result.category_names.tolist()], dtype=np.int64)
+    gcol = np.array([g.categories.index(c) for c in result.categories], dtype=np.int64)
+    label = [
+        f"{a}->{b} {c}"
+        for a, b, c in zip(
+            result.provider_ids.tolist(),
+            result.receiver_ids.tolist(),
+            result.category_names.tolist(),
+            strict=True,
+        )
+    ]
+    if q.size and (q.dtype.kind not in "iu" or (q <= 0).any()):
+        problems.append("quantities must be whole numbers > 0")
+    for i in np.flatnonzero(p == r)[:5]:
+        problems.append(f"flow {label[i]} sends to itself")
+    keys = (p * len(g) + r) * max(len(result.categories), 1) + k
+    if np.unique(keys).size != keys.size:
+        problems.append("a (provider, receiver, category) flow is listed twice")
+    weights = np.asarray(result.need_weights)
+    offered = g.offers[:, gcol] if gcol.size else np.zeros((len(g), 0))
+    needed = g.needs[:, gcol] if gcol.size else np.zeros((len(g), 0))
+    for i in np.flatnonzero(offered[p, k] <= 0)[:5]:
+        problems.append(f"flow {label[i]}: the provider offers none of it")
+    for i in np.flatnonzero((needed[r, k] <= 0) | (weights[r, k] <= 0))[:5]:
+        problems.append(f"flow {label[i]}: the receiver has no need of it with weight > 0")
+    if result.within is not None:
+        codes = g.region_codes(result.within)
+        for i in np.flatnonzero((codes[p] != codes[r]) | (codes[p] < 0))[:5]:
+            problems.append(f"flow {label[i]} leaves its {result.within}")
+    km = haversine_km(g.lat[p], g.lon[p], g.lat[r], g.lon[r])
+    d = np.asarray(result.distance_km, dtype=float)
+    if not np.allclose(km, d, rtol=1e-9, atol=1e-9, equal_nan=True):
+        problems.append("distance_km differs from a fresh great-circle distance")
+    if result.max_km is not None:
+        for i in np.flatnonzero(km > result.max_km)[:5]:
+            problems.append(f"flow {label[i]} is {km[i]:.3f} km long > max_km {result.max_km}")
+    sent = np.zeros_like(offered)
+    got = np.zeros_like(needed)
+    np.add.at(sent, (p, k), q)
+    np.add.at(got, (r, k), q)
+    for side, total, limit, word in (
+        ("sends", sent, offered, "offers"),
+        ("gets", got, needed, "needs"),
+    ):
+        for u, c in np.argwhere(total > limit)[:5]:
+            problems.append(
+                f"unit {str(g.ids[u])!r} {side} {total[u, c]:g} of {result.categories[c]!r} "
+                f"but {word} {limit[u, c]:g}"
+            )
+    if result.need_met != int(q.sum()):
+        problems.append(f"need_met {result.need_met} != sum of quantities {int(q.sum())}")
+    weighted = math.fsum((q * weights[r, k]).tolist())
+    if not _close(result.objective, weighted):
+        problems.append(f"objective {result.objective!r} != weighted need met {weighted!r}")
+    total_km = math.fsum((q * np.nan_to_num(km)).tolist())
+    if not _close(result.quantity_km, total_km):
+        problems.append(f"quantity_km {result.quantity_km!r} != sum of quantity x km {total_km!r}")
+    return problems
+
+
+def verify_posts(result: PostAssignmentResult) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.assign_posts` result from its records.
+
+    Checks, with plain Python sets: each seat joins a known member and post of the same
+    community, the member having every skill the post requires; no seat twice; no post above
+    its headcount; no member above ``max_posts`` (their own, or the default solved with);
+    ``objective``, ``load_cost`` and ``fit_cost`` equal to their recomputation.
+
+    Returns
+    -------
+    list of str
+        The violations found; empty when the result is sound.
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> from pbmatch.datasets import synthetic_members, synthetic_posts
+    >>> from pbmatch.problems.posts import assign_posts
+    >>> g = pbmatch.synthetic_district(seed=1)
+    >>> verify_posts(assign_posts(synthetic_members(g), synthetic_posts(g)))
+    []
+    """
+    mids, pids = np.asarray(result.member_ids), np.asarray(result.post_ids)
+    if mids.shape != pids.shape:
+        return ["member_ids and post_ids differ in length"]
+    early = _no_solution(result, mids.size)
+    if early is not None:
+        return early
+    problems: list[str] = []
+    members = {m.id: (i, m) for i, m in enumerate(result.members)}
+    posts = {p.id: (j, p) for j, p in enumerate(result.posts)}
+    held: dict[str, int] = {}
+    filled: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    load = fit = 0
+    for m_id, p_id in zip(mids.tolist(), pids.tolist(), strict=True):
+        if m_id not in members or p_id not in posts:
+            problems.append(f"seat {m_id!r} on {p_id!r}: unknown member or post")
+            continue
+        (i, m), (_, p) = members[m_id], posts[p_id]
+        if (m_id, p_id) in seen:
+            problems.append(f"seat {m_id!r} on {p_id!r} is listed twice")
+        seen.add((m_id, p_id))
+        if m.community != p.community:
+            problems.append(
+                f"member {m_id!r} of {m.community!r} holds post {p_id!r} of {p.community!r}"
+            )
+        lacking = set(p.skills) - set(m.skills)
+        if lacking:
+            problems.append(f"member {m_id!r} lacks {sorted(lacking)} for post {p_id!r}")
+        fit += len(set(m.skills) - set(p.skills))
+        held[m_id] = held.get(m_id, 0) + 1
+        filled[p_id] = filled.get(p_id, 0) + 1
+    for p_id, count in filled.items():
+        if count > posts[p_id][1].headcount:
+            problems.append(
+                f"post {p_id!r} has {count} members > headcount {posts[p_id][1].headcount}"
+            )
+    for m_id, count in held.items():
+        i, m = members[m_id]
+        limit = int(result.max_posts[i])
+        if m.max_posts is not None and m.max_posts != limit:
+            problems.append(
+                f"member {m_id!r} has max_posts {m.max_posts} but was solved with {limit}"
+            )
+        if count > limit:
+            problems.append(f"member {m_id!r} holds {count} posts > max_posts {limit}")
+        load += count * (count - 1) // 2
+    if not _close(result.objective, float(mids.size)):
+        problems.append(f"objective {result.objective!r} != seats filled {mids.size}")
+    if result.load_cost != load:
+        problems.append(f"load_cost {result.load_cost} != recomputed {load}")
+    if result.fit_cost != fit:
+        problems.append(f"fit_cost {result.fit_cost} != recomputed {fit}")
+    return problems
+
+
+def verify_floating(result: FloatingResult) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.host_floating_members` result.
+
+    Checks: each placement joins a known member and host; no member placed twice; no host
+    above ``min(capacity, per_contact * contacts)``; the distance as recomputed and within
+    ``max_km``; ``same_industry`` as recomputed; the host's members dealt evenly to
+    ``ceil(n / per_contact)`` contacts numbered from 1, none following more than
+    ``per_contact``; ``objective`` and ``cost_km`` equal to their recomputation.
+
+    Returns
+    -------
+    list of str
+        The violations found; empty when the result is sound.
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> from pbmatch.datasets import synthetic_floating
+    >>> from pbmatch.problems.floating import host_floating_members
+    >>> members, hosts = synthetic_floating(pbmatch.synthetic_district(seed=0), seed=1)
+    >>> verify_floating(host_floating_members(members, hosts, max_km=3))
+    []
+    """
+    from pbmatch.scoring.components import haversine_km
+
+    mids, hids = np.asarray(result.member_ids), np.asarray(result.host_ids)
+    columns = (result.distance_km, result.same_industry, result.contact)
+    if mids.shape != hids.shape or any(np.shape(c) != mids.shape for c in columns):
+        return ["member_ids, host_ids, distance_km, same_industry and contact differ in length"]
+    early = _no_solution(result, mids.size)
+    if early is not None:
+        return early
+    problems: list[str] = []
+    members = {m.id: m for m in result.members}
+    hosts = {h.id: h for h in result.hosts}
+    unknown = [m for m in mids.tolist() if m not in members]
+    unknown += [h for h in hids.tolist() if h not in hosts]
+    if unknown:
+        return [f"unknown members or hosts {unknown[:5]}"]
+    if len(set(mids.tolist())) != mids.size:
+        problems.append("a member is placed more than once")
+    m_rec = [members[m] for m in mids.tolist()]
+    h_rec = [hosts[h] for h in hids.tolist()]
+    km = haversine_km(
+        np.array([m.lat for m in m_rec]), np.array([m.lon for m in m_rec]),
+        np.array([h.lat for h in h_rec]), np.array([h.lon for h in h_rec]),
+    )  # fmt: skip
+    if not np.allclose(km, np.asarray(result.distance_km, dtype=float), rtol=1e-9, atol=1e-9):
+        problems.append("distance_km differs from a fresh great-circle distance")
+    if result.max_km is not None:
+        for k in np.flatnonzero(km > result.max_km)[:5]:
+            problems.append(f"member {mids[k]!r} is {km[k]:.3f} km from host {hids[k]!r} > max_km")
+    same = np.array(
+        [
+            m.industry is not None and m.industry == h.industry
+            for m, h in zip(m_rec, h_rec, strict=True)
+        ],
+        dtype=bool,
+    )
+    if not np.array_equal(same, np.asarray(result.same_industry, dtype=bool)):
+        problems.append("same_industry differs from the records")
+    per = result.per_contact
+    by_host: dict[str, list[int]] = {}
+    for h_id, c in zip(hids.tolist(), np.asarray(result.contact).tolist(), strict=True):
+        by_host.setdefault(h_id, []).append(int(c))
+    for h_id, contacts in by_host.items():
+        h = hosts[h_id]
+        limits = [
+            x
+            for x in (h.capacity, None if h.contacts is None else per * h.contacts)
+            if x is not None
+        ]
+        n = len(contacts)
+        if n > min(limits):
+            problems.append(f"host {h_id!r} has {n} members > its room {min(limits)}")
+        used = -(-n // per)
+        counts = [contacts.count(k) for k in range(1, used + 1)]
+        if sorted(set(contacts)) != list(range(1, used + 1)) or max(counts) - min(counts) > 1:
+            problems.append(f"host {h_id!r}: members are not dealt evenly to contacts 1..{used}")
+        if max(counts) > per:
+            problems.append(f"host {h_id!r}: a contact follows {max(counts)} > {per} members")
+    if not _close(result.objective, float(mids.size)):
+        problems.append(f"objective {result.objective!r} != members hosted {mids.size}")
+    cost = math.fsum((km + np.where(same, 0.0, result.industry_km)).tolist())
+    if not _close(result.cost_km, cost):
+        problems.append(f"cost_km {result.cost_km!r} != recomputed {cost!r}")
+    return problems
+
+
+__all__ += ["verify_allocation", "verify_floating", "verify_posts"]

@@ -462,9 +462,10 @@ def test_solver_overflow_becomes_error_status(
     # Defeat the guard on purpose: OR-Tools' own overflow check must surface as "error".
     import importlib
 
-    monkeypatch.setattr(
-        importlib.import_module(f"pbmatch.solvers.{module}"), "max_safe_cost", lambda f: 2**62
-    )
+    backend = importlib.import_module(f"pbmatch.solvers.{module}")
+    monkeypatch.setattr(backend, "max_safe_cost", lambda f: 2**62)
+    if hasattr(backend, "PRICE_ROOM"):  # the room it keeps for exact dual prices
+        monkeypatch.setattr(backend, "PRICE_ROOM", 2**70)
     result = match(np.array([[0.5, 1.0], [1.0, 0.25]]), method=method)
     assert result.status == "error" and not result.success
     assert status_name in result.message and "solver failure" in result.message
@@ -504,6 +505,32 @@ def test_auto_method_choice_is_recorded() -> None:
     assert result.message == "SimpleLinearSumAssignment status OPTIMAL"
 
 
+def test_auto_prices_from_candidates_on_large_dense_input() -> None:
+    rng = np.random.default_rng(2)
+    square = rng.random((400, 400))
+    result = solve(square)
+    assert result.method == "certified" and result.certified and result.rounds >= 1
+    assert result.objective == pytest.approx(scipy_one_to_one(square), rel=1e-12)
+    assert solve(rng.random((399, 399))).method == "assignment"  # below 160,000 pairs
+    wide = rng.random((64, 64))  # 4,096 pairs that flow would solve: certified instead
+    assert solve(wide, right_capacity=2).method == "certified"
+    assert solve(rng.random((63, 64)), right_capacity=2).method == "flow"
+    big_ints = np.full((500, 500), 2**60, dtype=np.int64)  # beyond exact float pricing
+    assert solve(big_ints, right_capacity=2).method == "flow"
+    with pytest.raises(InputError, match="sparse input"):
+        match(sparse.csr_array(square), method="certified")
+
+
+def test_every_successful_result_is_certified() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n, m = rng.integers(0, 20, size=2)
+        s = random_scores(rng, n, m)
+        result = solve(s, right_capacity=int(rng.integers(1, 3)))
+        assert result.certified and result.bound is not None
+        assert result.bound >= result.objective - 1e-12
+
+
 def test_assignment_method_refuses_what_it_cannot_solve() -> None:
     with pytest.raises(InputError, match=r"method='assignment'.*capacity is above 1"):
         match(np.ones((2, 2)), method="assignment", right_capacity=2)
@@ -526,7 +553,8 @@ def test_result_fields() -> None:
     result = solve(np.array([[1.0, 2.0], [3.0, 4.0]]))
     assert result.pairs == [(0, 0), (1, 1)]
     assert result.rows.dtype == np.intp and result.scores.dtype == np.float64
-    assert result.wall_time >= 0 and result.success and result.bound is None
+    assert result.wall_time >= 0 and result.success
+    assert result.certified and result.bound == result.objective == 5.0  # integer scores: exact
 
 
 # --- bad input: InputError (also ValueError) naming parameter, index and value -----------------
@@ -569,7 +597,7 @@ def test_result_fields() -> None:
         (
             np.ones((2, 2)),
             {"method": "hungarian"},
-            ["'hungarian'", "'auto'", "'assignment'", "'flow'"],
+            ["'hungarian'", "'auto'", "'assignment'", "'flow'", "'certified'"],
         ),
         (np.ones((2, 2)), {"method": None}, ["method is None", "'flow'"]),
     ],

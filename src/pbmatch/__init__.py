@@ -36,17 +36,23 @@ if TYPE_CHECKING:
         synthetic_members,
         synthetic_posts,
     )
+    from pbmatch.general import match_general
     from pbmatch.graph import RegionGraph
     from pbmatch.io import read, write
     from pbmatch.matching import match
     from pbmatch.model import FloatingMember, Host, Member, Region, ServicePost, Tie, Unit
     from pbmatch.problems.allocation import allocate
+    from pbmatch.problems.branches import form_joint_branches
+    from pbmatch.problems.exchange import exchange_cycles
     from pbmatch.problems.floating import host_floating_members
     from pbmatch.problems.pairing import pair
     from pbmatch.problems.posts import assign_posts
     from pbmatch.results import (
         AllocationResult,
+        ExchangeResult,
         FloatingResult,
+        GeneralMatchResult,
+        JointBranchesResult,
         MatchResult,
         PairingResult,
         PostAssignmentResult,
@@ -59,9 +65,12 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "AllocationResult": "pbmatch.results",
     "COMPONENTS": "pbmatch.scoring.weights",
+    "ExchangeResult": "pbmatch.results",
     "FloatingMember": "pbmatch.model",
     "FloatingResult": "pbmatch.results",
+    "GeneralMatchResult": "pbmatch.results",
     "Host": "pbmatch.model",
+    "JointBranchesResult": "pbmatch.results",
     "MatchResult": "pbmatch.results",
     "Member": "pbmatch.model",
     "PairingResult": "pbmatch.results",
@@ -75,8 +84,11 @@ _LAZY: dict[str, str] = {
     "allocate": "pbmatch.problems.allocation",
     "assign_posts": "pbmatch.problems.posts",
     "complementarity": "pbmatch.scoring.complementarity",
+    "exchange_cycles": "pbmatch.problems.exchange",
+    "form_joint_branches": "pbmatch.problems.branches",
     "host_floating_members": "pbmatch.problems.floating",
     "match": "pbmatch.matching",
+    "match_general": "pbmatch.general",
     "pair": "pbmatch.problems.pairing",
     "read": "pbmatch.io",
     "synthetic_city": "pbmatch.datasets",
@@ -90,11 +102,14 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "COMPONENTS",
     "AllocationResult",
+    "ExchangeResult",
     "FloatingMember",
     "FloatingResult",
+    "GeneralMatchResult",
     "Host",
     "InfeasibleError",
     "InputError",
+    "JointBranchesResult",
     "MatchResult",
     "Member",
     "PairingResult",
@@ -111,8 +126,11 @@ __all__ = [
     "allocate",
     "assign_posts",
     "complementarity",
+    "exchange_cycles",
+    "form_joint_branches",
     "host_floating_members",
     "match",
+    "match_general",
     "pair",
     "read",
     "synthetic_city",

@@ -1652,3 +1652,107 @@ __all__ += [
     "synthetic_members",
     "synthetic_posts",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects list (项目清单)
+# ---------------------------------------------------------------------------------------------
+_PROJECT_TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("老年食堂", ("elderly_care", "volunteers", "funding")),
+    ("四点半课堂", ("education", "venue", "volunteers")),
+    ("社区义诊周", ("medical", "venue", "volunteers")),
+    ("法律进社区", ("legal", "mediation")),
+    ("技能培训班", ("training", "employment", "venue")),
+    ("智慧社区改造", ("it_support", "funding")),
+    ("环境整治行动", ("environment", "volunteers")),
+    ("党课宣讲月", ("party_lecture", "venue")),
+    ("邻里文化节", ("culture", "venue", "funding")),
+    ("安全宣传周", ("safety", "volunteers")),
+    ("停车难治理", ("parking", "mediation")),
+    ("就业帮扶", ("employment", "training")),
+)
+_PROJECT_STREAM = 0x9A0
+
+
+def synthetic_projects(
+    graph: RegionGraph,
+    seed: int | None = 0,
+    *,
+    n_projects: int | None = None,
+    per_community: tuple[int, int] = (0, 2),
+    divisible_share: float = 0.3,
+    max_units: tuple[int, int] = (2, 5),
+) -> list[dict[str, Any]]:
+    """A seeded projects list (项目清单) for the communities and villages of ``graph``.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+    seed : int or None, default 0
+        The same seed (and graph) gives the same projects.
+    n_projects : int, optional
+        Total projects, spread over the communities by size; by default each community or
+        village gets ``per_community`` projects.
+    per_community : (int, int), default (0, 2)
+        Range (inclusive) of projects per community when ``n_projects`` is not given.
+    divisible_share : float, default 0.3
+        Share of the projects that may be met in part.
+    max_units : (int, int), default (2, 5)
+        Range (inclusive) of each project's ``max_units``.
+
+    Returns
+    -------
+    list of dict
+        Fields of :class:`~pbmatch.model.Project`: ``id`` (``P001`` …), ``name`` (a Chinese
+        project name and the community's), ``owner`` (the community or village unit), ``needs``
+        (2–3 categories of a template, quantities 1–8, only categories of the graph),
+        ``max_units``, ``divisible``, ``priority`` (1, 2 or 3).
+
+    Examples
+    --------
+    >>> from pbmatch.datasets import synthetic_district, synthetic_projects
+    >>> g = synthetic_district(seed=0, n_streets=1, n_townships=0)
+    >>> projects = synthetic_projects(g, seed=0, n_projects=4)
+    >>> len(projects), sorted(projects[0])
+    (4, ['divisible', 'id', 'max_units', 'name', 'needs', 'owner', 'priority'])
+    """
+    func = "synthetic_projects"
+    rng = _sub_rng(func, seed, _PROJECT_STREAM)
+    share = _real(func, "divisible_share", divisible_share, 0.0, 1.0)
+    lo, hi = _int_range(func, "max_units", max_units, 1)
+    ids, weights = _communities(graph)
+    owners = [c for c in ids if c in set(graph.ids.tolist())]
+    weights = weights[[i for i, c in enumerate(ids) if c in set(owners)]]
+    counts = _per_community(rng, func, n_projects, per_community, weights)
+    known = set(graph.categories)
+    templates = [(name, tuple(c for c in cats if c in known)) for name, cats in _PROJECT_TEMPLATES]
+    templates = [t for t in templates if t[1]]
+    if not templates and int(counts.sum()):
+        raise _fail(func, "graph", graph, "a graph with some of the usual categories")
+    owner_of = np.repeat(np.arange(len(owners), dtype=np.int64), counts)
+    total = owner_of.size
+    pick = rng.integers(0, max(len(templates), 1), total)
+    divisible = rng.random(total) < share
+    limit = _ints(rng, lo, hi + 1, total)
+    priority = rng.choice(np.array([1, 2, 3]), size=total, p=[0.5, 0.3, 0.2])
+    width = max(3, len(str(total)))
+    projects: list[dict[str, Any]] = []
+    for k in range(total):
+        name, cats = templates[int(pick[k])]
+        quantities = _ints(rng, 1, 9, len(cats))
+        owner = owners[int(owner_of[k])]
+        projects.append(
+            {
+                "id": f"P{k + 1:0{width}d}",
+                "name": f"{graph.unit(owner).name}{name}",
+                "owner": owner,
+                "needs": dict(zip(cats, quantities.tolist(), strict=True)),
+                "max_units": int(limit[k]),
+                "divisible": bool(divisible[k]),
+                "priority": int(priority[k]),
+            }
+        )
+    return projects
+
+
+__all__ += ["synthetic_projects"]

@@ -7,6 +7,7 @@ import numbers
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,10 @@ from pbmatch._status import WITH_SOLUTION
 from pbmatch.exceptions import InputError, PrecisionWarning
 from pbmatch.results import MatchResult
 from pbmatch.solvers import choose_method, get_backend, method_names
-from pbmatch.solvers.problem import MatchProblem
+from pbmatch.solvers.certified import certify
+from pbmatch.solvers.problem import BackendResult, MatchProblem
 
-__all__ = ["match"]
+__all__ = ["match", "match_blocks"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -137,6 +139,14 @@ def match(
     if reason is not None:
         raise InputError(f"method={method!r} cannot solve this problem: {reason}")
     raw = backend.solve(problem)
+    certificate = raw.certificate
+    if certificate is None and raw.status in WITH_SOLUTION:
+        certificate = certify(problem, raw)
+    return _result(raw, method, certificate, started)
+
+
+def _result(raw: BackendResult, method: str, certificate: Any, started: float) -> MatchResult:
+    """Decode a backend's answer; warn when scaling merged distinct scores."""
     scaling = raw.scaling
     if scaling is not None and scaling.merged:
         warnings.warn(
@@ -144,7 +154,7 @@ def match(
             f"(resolution {scaling.resolution:.3g}); the total is optimal to within "
             "resolution x the most pairs a solution can have",
             PrecisionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     chosen = np.asarray(raw.values, dtype=np.float64)
     success = raw.status in WITH_SOLUTION
@@ -157,9 +167,148 @@ def match(
         method=method,
         resolution=None if scaling is None else scaling.resolution,
         message=raw.message,
+        bound=certificate.bound if certificate is not None and certificate.certified else None,
         wall_time=time.perf_counter() - started,
         diagnosis=raw.diagnosis,
+        certificate=certificate,
     )
+
+
+def match_blocks(
+    block: Callable[[int, int], Any],
+    shape: tuple[int, int],
+    *,
+    candidates: Any = None,
+    bounds: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    pair_scores: Callable[[Any, Any], Any] | None = None,
+    left_capacity: int | npt.ArrayLike = 1,
+    right_capacity: int | npt.ArrayLike = 1,
+    left_min: int | npt.ArrayLike = 0,
+    right_min: int | npt.ArrayLike = 0,
+    k: int | None = None,
+    rows_per_block: int | None = None,
+) -> MatchResult:
+    """:func:`match` on a score matrix given by rows, never held whole, with a certificate.
+
+    Solves on candidate pairs and prices the others through ``block`` (or ``bounds``) until
+    the answer is proved optimal for the whole matrix (see :mod:`pbmatch.solvers.certified`).
+    The rules and the result are those of :func:`match` (method ``"certified"``).
+
+    Parameters
+    ----------
+    block : callable
+        ``block(start, stop)`` returns rows ``start:stop`` of the scores as a float array of
+        shape ``(stop - start, n_cols)``; ``-inf`` forbids a pair.
+    shape : (int, int)
+        ``(n_rows, n_cols)``.
+    candidates : object or (rows, cols, scores), optional
+        Pairs to start from: three arrays, or any object with ``rows``, ``cols`` and
+        ``scores`` attributes. Default: the top ``k`` of every row and column, found in two
+        passes over the blocks.
+    bounds : (row_bound, col_bound), optional
+        Every useful pair not in ``candidates`` scores at most ``row_bound[i]`` and at most
+        ``col_bound[j]``; pricing then scores only the pairs the bounds cannot rule out, with
+        ``pair_scores``. Ignored without ``candidates`` (the default candidates bring their
+        own bounds).
+    pair_scores : callable, optional
+        ``pair_scores(rows, cols)``: exact scores of listed pairs; default, read rows through
+        ``block``.
+    left_capacity, right_capacity, left_min, right_min
+        As in :func:`match`.
+    k : int, optional
+        Candidates per row and column when none are given, and the most pairs each row and
+        column adds per pricing pass (default
+        :data:`~pbmatch.solvers.certified.DEFAULT_K`).
+    rows_per_block : int, optional
+        Rows per ``block`` call when pricing (default about a million pairs a call).
+
+    Returns
+    -------
+    MatchResult
+        With ``certified``, ``rounds`` and ``priced``.
+
+    Raises
+    ------
+    InputError
+        Bad shape, capacities or minimums (as :func:`match`), candidates out of range, or a
+        block of the wrong shape or with NaN or ``+inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.random.default_rng(0).random((300, 200))
+    >>> result = match_blocks(lambda a, b: scores[a:b], scores.shape, right_capacity=2)
+    >>> result.certified, result.objective == match(scores, right_capacity=2).objective
+    (True, True)
+    """
+    from pbmatch.solvers.certified import DEFAULT_K, ScoreSource, solve_certified
+
+    started = time.perf_counter()
+    if not callable(block):
+        raise InputError(f"block is a {type(block).__name__}; pass a function block(start, stop)")
+    try:
+        n, m = (int(x) for x in shape)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"shape is {shape!r}; pass (n_rows, n_cols)") from exc
+    if n < 0 or m < 0:
+        raise InputError(f"shape is {shape!r}; sizes must be >= 0")
+    lcap = _counts_iv(left_capacity, "left_capacity", n, "row")
+    rcap = _counts_iv(right_capacity, "right_capacity", m, "column")
+    lmin = _counts_iv(left_min, "left_min", n, "row")
+    rmin = _counts_iv(right_min, "right_min", m, "column")
+    _min_cap_iv(lmin, lcap, left_min, left_capacity, "left_min", "left_capacity", "row")
+    _min_cap_iv(rmin, rcap, right_min, right_capacity, "right_min", "right_capacity", "column")
+    triple = None
+    if candidates is not None:
+        triple = _candidates_iv(candidates, n, m)
+    elif bounds is not None:
+        bounds = None  # the default candidates come with their own bounds
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1):
+        raise InputError(f"k is {k!r}; it must be an int >= 1")
+    source = ScoreSource((n, m), block=block, rows_per_block=rows_per_block)
+    raw = solve_certified(
+        source,
+        lcap,
+        rcap,
+        lmin,
+        rmin,
+        candidates=triple,
+        k=DEFAULT_K if k is None else int(k),
+        bounds=bounds,
+        pair_scores=pair_scores,
+    )
+    return _result(raw, "certified", raw.certificate, started)
+
+
+def _candidates_iv(candidates: Any, n: int, m: int) -> tuple[Any, Any, Any]:
+    if all(hasattr(candidates, name) for name in ("rows", "cols", "scores")):
+        parts = (candidates.rows, candidates.cols, candidates.scores)
+    else:
+        try:
+            parts = tuple(candidates)
+        except TypeError as exc:
+            raise InputError(
+                "candidates must be (rows, cols, scores) or have rows, cols and scores"
+            ) from exc
+        if len(parts) != 3:
+            raise InputError(f"candidates has {len(parts)} parts; pass (rows, cols, scores)")
+    rows, cols, scores = (np.asarray(x).reshape(-1) for x in parts)
+    if not (rows.size == cols.size == scores.size):
+        raise InputError(
+            f"candidates: rows, cols and scores have lengths {rows.size}, {cols.size}, "
+            f"{scores.size}; they must be equal"
+        )
+    if rows.size and (rows.dtype.kind not in "iu" or cols.dtype.kind not in "iu"):
+        raise InputError("candidates: rows and cols must be integer arrays")
+    bad = (rows < 0) | (rows >= n) | (cols < 0) | (cols >= m)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"candidates: pair ({rows[i]}, {cols[i]}) is outside the {n} x {m} matrix")
+    values = _score_dtype_iv(scores, "candidates' scores").astype(np.float64)
+    if not (values < np.inf).all():
+        i = int(np.argmin(values < np.inf))
+        raise InputError(_bad_score_message(f"candidate ({rows[i]}, {cols[i]})", values[i]))
+    return rows.astype(np.int64), cols.astype(np.int64), values
 
 
 # --- validation, once, at the boundary --------------------------------------------------------

@@ -664,3 +664,64 @@ def validate_items(items: Any, model: type[M], what: str) -> list[M]:
 
 
 __all__ += ["FloatingMember", "Host", "Member", "ServicePost", "validate_items"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects list (项目清单)
+# ---------------------------------------------------------------------------------------------
+class Project(Record):
+    """A project of the projects list (项目清单), staffed by contributions of several units.
+
+    Parameters
+    ----------
+    id : str
+        Unique project id.
+    owner : str
+        Id of the unit (often a community or village) that runs the project.
+    needs : dict of str to float
+        Quantity needed per category (categories of the graph), each ``> 0``; at least one.
+    max_units : int or None
+        Most contributing units; ``None`` uses the problem's default.
+    divisible : bool
+        ``True``: a part of the needs may be met (the value is the share met); ``False``:
+        staffed fully or not at all.
+    priority : float
+        Weight of the project (``> 0``), default 1.
+    name : str
+        Display name.
+
+    Examples
+    --------
+    >>> Project(id="p1", owner="S1-C01", needs={"venue": 2, "volunteers": 5}).max_units is None
+    True
+    >>> Project(id="p2", owner="S1-C01", needs={})
+    Traceback (most recent call last):
+    ...
+    pbmatch.exceptions.InputError: Project 'p2': field 'needs' has value {}: needs is empty; ...
+    """
+
+    id: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    needs: dict[str, float]
+    max_units: int | None = Field(default=None, ge=1)
+    divisible: bool = False
+    priority: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    name: str = ""
+
+    _ids = field_validator("id", "owner", mode="before")(_opaque)
+
+    @field_validator("needs", mode="after")
+    @classmethod
+    def _positive_needs(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("needs is empty; a project needs at least one category")
+        _check_quantities(value, "needs")
+        zero = [c for c, q in value.items() if q <= 0]
+        if zero:
+            raise ValueError(
+                f"needs has quantity 0 for category {zero[0]!r}; list only what is needed (> 0)"
+            )
+        return dict(value)
+
+
+__all__ += ["Project"]

@@ -7,7 +7,9 @@ backend's own words in ``message``. Callers who prefer exceptions call ``raise_f
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -243,6 +245,67 @@ class PairingResult:
         self.match.raise_for_status()
         return self
 
+    @property
+    def certified(self) -> bool:
+        """True when the pairing is proved optimal over every allowed pair (see ``MatchResult``)."""
+        return self.match.certified
+
+    def explain(self, provider: str, receiver: str) -> Any:
+        """Why ``provider`` and ``receiver`` are paired, or why not, in unit ids.
+
+        Returns an :class:`~pbmatch.explain.Explanation` with ids: for a pair in the
+        solution, its score ``breakdown`` and ``margin`` (how much the best total would drop
+        without it) and the pairs that would replace it (``join``); for another pair, its
+        ``loss`` (how much the best total would drop were it forced in), the partners it
+        would ``displace``, its ``reduced_score`` and its ``breakdown``. Exact (see
+        :meth:`MatchResult.explain`).
+
+        Raises
+        ------
+        InputError
+            An id that is not a unit of the graph, or not on that side.
+
+        Examples
+        --------
+        >>> import pbmatch
+        >>> result = pbmatch.pair(pbmatch.synthetic_district(seed=0))
+        >>> p, r = result.pairs[0]
+        >>> why = result.explain(p, r)
+        >>> why.chosen, why.margin >= 0, abs(why.breakdown["score"] - why.score) < 1e-12
+        (True, True, True)
+        """
+        from dataclasses import replace
+
+        from pbmatch.exceptions import InputError
+        from pbmatch.scoring.pairscore import PairScorer
+
+        g = self.graph
+        where = []
+        for uid, units, side in ((provider, self.providers, "provider"),
+                                 (receiver, self.receivers, "receiver")):  # fmt: skip
+            pos = np.flatnonzero(units == g.index(uid))
+            if pos.size == 0:
+                raise InputError(f"unit {uid!r} is not among the {side}s of this pairing")
+            where.append(int(pos[0]))
+        why = self.match.explain(where[0], where[1])
+        scorer = PairScorer(g, self.providers, self.receivers, self.weights, max_km=self.max_km)
+        parts = scorer.breakdown(np.array(where[:1]), np.array(where[1:]))
+        names = [*COMPONENTS, "score", "distance_km"]
+
+        def ids(pairs: list[tuple[Any, Any]]) -> list[tuple[str, str]]:
+            return [
+                (str(g.ids[self.providers[i]]), str(g.ids[self.receivers[j]])) for i, j in pairs
+            ]
+
+        return replace(
+            why,
+            row=provider,
+            col=receiver,
+            leave=ids(why.leave),
+            join=ids(why.join),
+            breakdown={name: float(parts[name][0]) for name in names},
+        )
+
     def partner_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Number of partners of each provider and of each receiver (side order)."""
         return (
@@ -329,6 +392,23 @@ class PairingResult:
                 self.provider_ids.tolist(), self.receiver_ids.tolist(), rows, strict=True
             )
         ]
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
 
     def to_networkx(self) -> Any:
         """The pairs as a networkx ``Graph``: unit nodes (with kind), an edge per pair with its
@@ -1139,3 +1219,313 @@ class ExchangeResult:
 
 
 __all__ += ["ExchangeResult"]
+
+
+@dataclass(frozen=True, repr=False)
+class JointBranchesResult:
+    """The answer of :func:`pbmatch.form_joint_branches`: small units in joint branches.
+
+    Attributes
+    ----------
+    groups : list of tuple of str
+        Unit ids of each joint branch (graph order within a group), street by street.
+    group_ids : list of str
+        A name per group: ``"<street>-J01"``, ``"<street>-J02"``, ...
+    group_streets : list of str
+        The street (or township) of each group.
+    uncovered : dict of str to str
+        Every small unit left out, with the reason, in graph order.
+    objective : float
+        Small units covered (NaN without a solution).
+    total_km : float
+        Sum over groups of the pairwise great-circle distances of their units.
+    same_industry_pairs : int
+        Pairs of units within a group that share an industry tag.
+    status : str
+        ``"optimal"`` when every street is proven optimal for the lexicographic objective.
+    graph : RegionGraph
+    max_units, min_members, max_members, max_km
+        The rules solved with.
+    bound : float or None
+        Proven upper bound on the units covered (sum of the streets' bounds).
+    gap : float or None
+    resolution : float or None
+        Distance resolution (km) of the solver's tie-break on distance.
+    message, wall_time
+        As on :class:`MatchResult`.
+    extra : dict
+        ``streets``: per street, small units, covered, bound, status, method, groups
+        enumerated.
+    """
+
+    groups: list[tuple[str, ...]]
+    group_ids: list[str]
+    group_streets: list[str]
+    uncovered: dict[str, str]
+    objective: float
+    total_km: float
+    same_industry_pairs: int
+    status: Status
+    graph: RegionGraph
+    max_units: int
+    min_members: int
+    max_members: int
+    max_km: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    resolution: float | None = None
+    message: str = ""
+    wall_time: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def raise_for_status(self) -> JointBranchesResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per small unit: ``group`` (``None`` when uncovered), ``unit``, ``street``,
+        ``members``, ``industry`` (its tags joined by ``,``), ``reason`` (empty when covered).
+        Grouped units first, group by group; then the uncovered ones."""
+        g = self.graph
+
+        def row(group: str | None, unit: str, street: str | None, reason: str) -> dict[str, Any]:
+            record = g.unit(unit)
+            return {
+                "group": group,
+                "unit": unit,
+                "street": street,
+                "members": record.members,
+                "industry": ",".join(record.tags),
+                "reason": reason,
+            }
+
+        rows = [
+            row(name, unit, street, "")
+            for name, street, units in zip(
+                self.group_ids, self.group_streets, self.groups, strict=True
+            )
+            for unit in units
+        ]
+        rows += [row(None, u, g.street_of(u), why) for u, why in self.uncovered.items()]
+        return rows
+
+    def to_pandas(self) -> Any:
+        """The rows of :meth:`to_records` as a DataFrame. Requires pandas."""
+        import pandas as pd
+
+        columns = ["group", "unit", "street", "members", "industry", "reason"]
+        return pd.DataFrame(self.to_records(), columns=columns)
+
+    def report(self, top: int = 10) -> str:
+        """A readable summary: coverage, group sizes, distance, industry, reasons."""
+        small = int(self.objective) + len(self.uncovered) if self.success else 0
+        sizes: dict[int, int] = {}
+        for group in self.groups:
+            sizes[len(group)] = sizes.get(len(group), 0) + 1
+        rules = f"≤ {self.max_units} units, {self.min_members}–{self.max_members} members" + (
+            f", within {self.max_km:g} km" if self.max_km is not None else ""
+        )
+        lines = [
+            f"Joint branches (联合党支部): {self.status}, {len(self)} branches ({rules}), "
+            f"{self.wall_time:.3f} s",
+            f"Small units covered: {self.objective:g} of {small} "
+            f"(bound {_optional_float(self.bound)})",
+            "Branches by size: "
+            + (", ".join(f"{k} units: {v}" for k, v in sorted(sizes.items())) or "none"),
+            f"Distance within branches: {self.total_km:.2f} km in all; same-industry pairs: "
+            f"{self.same_industry_pairs}",
+        ]
+        for name, units in list(zip(self.group_ids, self.groups, strict=True))[:top]:
+            lines.append(f"  {name}: {', '.join(units)}")
+        if len(self) > top:
+            lines.append(f"  … ({len(self)} branches in all)")
+        if self.uncovered:
+            lines.append(f"Not covered ({len(self.uncovered)}):")
+            for unit, why in list(self.uncovered.items())[:top]:
+                lines.append(f"  {unit}: {why}")
+            if len(self.uncovered) > top:
+                lines.append(f"  … ({len(self.uncovered)} in all)")
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"JointBranchesResult(status={self.status!r}, branches={len(self)}, "
+            f"covered={self.objective:g}, uncovered={len(self.uncovered)})"
+        )
+
+
+__all__ += ["JointBranchesResult"]
+
+
+@dataclass(frozen=True, repr=False)
+class ProjectsResult:
+    """The answer of :func:`pbmatch.staff_projects`: contributions to the projects list.
+
+    Attributes
+    ----------
+    project_ids, unit_ids, category_names : ndarray of str
+        One entry per contribution, sorted by project (input order), unit, category.
+    quantities : ndarray of float
+        Quantity of each contribution (> 0).
+    distance_km : ndarray of float
+        Great-circle distance from the contributing unit to the project's owner.
+    projects : tuple of Project
+        The validated projects, in input order.
+    max_units : ndarray of int
+        Most contributing units of each project as solved.
+    staffed : ndarray of bool
+        Per project: an indivisible project fully staffed (always False for divisible ones).
+    share : ndarray of float
+        Per project: share of its total need met.
+    objective : float
+        ``sum(priority * value)``: value 1/0 for indivisible projects, ``share`` for divisible
+        ones (NaN without a solution).
+    total_km : float
+        Sum of the distances of the contributing (unit, project) pairs: the tie-break.
+    status : str
+        ``"optimal"``: proven best priority-weighted staffing, then least distance.
+    graph : RegionGraph
+    max_km : float or None
+    bound : float or None
+        Proven upper bound on ``objective``.
+    gap : float or None
+    resolution : float or None
+        Step of the priority objective when priorities or shares were scaled to integers.
+    message, wall_time
+        As on :class:`MatchResult`.
+    """
+
+    project_ids: npt.NDArray[np.str_]
+    unit_ids: npt.NDArray[np.str_]
+    category_names: npt.NDArray[np.str_]
+    quantities: FloatArray
+    distance_km: FloatArray
+    projects: tuple[Any, ...]
+    max_units: npt.NDArray[np.int64]
+    staffed: npt.NDArray[np.bool_]
+    share: FloatArray
+    objective: float
+    total_km: float
+    status: Status
+    graph: RegionGraph
+    max_km: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    resolution: float | None = None
+    message: str = ""
+    wall_time: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        """True when a solution is present (status ``optimal`` or ``feasible``)."""
+        return self.status in WITH_SOLUTION
+
+    def __len__(self) -> int:
+        return int(self.quantities.size)
+
+    def raise_for_status(self) -> ProjectsResult:
+        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
+        _check_status(self.status, self.message, self)
+        return self
+
+    @property
+    def contributions(self) -> list[tuple[str, str, str, float]]:
+        """``(project, unit, category, quantity)`` tuples."""
+        return list(
+            zip(
+                self.project_ids.tolist(),
+                self.unit_ids.tolist(),
+                self.category_names.tolist(),
+                self.quantities.tolist(),
+                strict=True,
+            )
+        )
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One dict per project: ``project``, ``owner``, ``priority``, ``divisible``,
+        ``staffed`` (indivisible fully staffed), ``share`` (of the need met), ``units``
+        (contributing unit ids)."""
+        units: dict[str, list[str]] = {}
+        for p, u in zip(self.project_ids.tolist(), self.unit_ids.tolist(), strict=True):
+            if u not in units.setdefault(p, []):
+                units[p].append(u)
+        return [
+            {
+                "project": p.id,
+                "owner": p.owner,
+                "priority": p.priority,
+                "divisible": p.divisible,
+                "staffed": bool(s),
+                "share": float(f),
+                "units": units.get(p.id, []),
+            }
+            for p, s, f in zip(
+                self.projects, self.staffed.tolist(), self.share.tolist(), strict=True
+            )
+        ]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per contribution: ``project``, ``unit``, ``category``, ``quantity``,
+        ``distance_km``."""
+        return [
+            {"project": p, "unit": u, "category": c, "quantity": q, "distance_km": d}
+            for (p, u, c, q), d in zip(self.contributions, self.distance_km.tolist(), strict=True)
+        ]
+
+    def to_pandas(self) -> Any:
+        """The rows of :meth:`to_records` as a DataFrame. Requires pandas."""
+        import pandas as pd
+
+        columns = ["project", "unit", "category", "quantity", "distance_km"]
+        return pd.DataFrame(self.to_records(), columns=columns)
+
+    def report(self, top: int = 10) -> str:
+        """A readable summary: projects staffed, value against the bound, per-project lines."""
+        rows = self.summary()
+        whole = [r for r in rows if not r["divisible"]]
+        parts = [r for r in rows if r["divisible"]]
+        lines = [
+            f"Projects (项目清单): {self.status}, {len(self)} contributions, "
+            f"{self.wall_time:.3f} s",
+            f"Indivisible projects staffed: {sum(r['staffed'] for r in whole)} of {len(whole)}; "
+            f"divisible: {sum(r['share'] >= 1 - 1e-9 for r in parts)} of {len(parts)} full, "
+            f"mean share {np.mean([r['share'] for r in parts]) if parts else 1.0:.2f}",
+            f"Priority-weighted value: {self.objective:.6g} (bound "
+            f"{_optional_float(self.bound)}); distance of contributing pairs "
+            f"{self.total_km:.2f} km",
+        ]
+        for r in rows[:top]:
+            state = (
+                f"{100 * r['share']:.0f}% met"
+                if r["divisible"]
+                else ("staffed" if r["staffed"] else "not staffed")
+            )
+            lines.append(
+                f"  {r['project']} ({r['owner']}, priority {r['priority']:g}): {state}"
+                + (f" by {', '.join(r['units'])}" if r["units"] else "")
+            )
+        if len(rows) > top:
+            lines.append(f"  … ({len(rows)} projects in all)")
+        if self.message and not self.success:
+            lines.append(f"Solver: {self.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"ProjectsResult(status={self.status!r}, contributions={len(self)}, "
+            f"objective={self.objective:.6g}, total_km={self.total_km:.6g})"
+        )
+
+
+__all__ += ["ProjectsResult"]

@@ -2,23 +2,129 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from pbmatch.exceptions import InputError
 from pbmatch.graph import RegionGraph
-from pbmatch.matching import match
+from pbmatch.matching import match, match_blocks
 from pbmatch.model import KINDS, RECEIVER_KINDS
-from pbmatch.results import PairingResult
+from pbmatch.results import MatchResult, PairingResult
 from pbmatch.scoring.pairscore import PairScorer
 from pbmatch.scoring.weights import Weights
 
-__all__ = ["pair"]
+__all__ = ["DENSE_PAIRS", "SCALE_K", "pair", "topk_bounds"]
 
 IntArray = npt.NDArray[np.int64]
+
+DENSE_PAIRS = 1 << 22
+"""Sides with at most this many pairs (4.2 M, 34 MB of scores) are scored densely; larger ones
+are solved from candidates and priced by blocks (:func:`pbmatch.matching.match_blocks`),
+which was as fast at 2000 x 2000 and faster above (one scoring pass either way)."""
+_PAIRS_PER_CALL = 1 << 20
+SCALE_K = 16
+"""Candidates per provider and per receiver above :data:`DENSE_PAIRS`."""
+
+
+def _pair_scores(scorer: PairScorer) -> Any:
+    """Exact scores of listed pairs, ``-inf`` where forbidden, in chunks of a million."""
+    listed = getattr(scorer, "scores", None)
+
+    def scores(rows: IntArray, cols: IntArray) -> npt.NDArray[np.float64]:
+        out = np.empty(rows.size)
+        for start in range(0, rows.size, _PAIRS_PER_CALL):
+            r = rows[start : start + _PAIRS_PER_CALL]
+            c = cols[start : start + _PAIRS_PER_CALL]
+            if listed is not None:
+                out[start : start + r.size] = listed(r, c)
+                continue
+            parts = scorer.breakdown(r, c)
+            value = parts["score"]
+            value[scorer.providers[r] == scorer.receivers[c]] = -np.inf
+            if scorer.max_km is not None:
+                value[parts["distance_km"] > scorer.max_km] = -np.inf
+            out[start : start + r.size] = value
+        return out
+
+    return scores
+
+
+def topk_bounds(
+    rows: npt.ArrayLike, cols: npt.ArrayLike, scores: npt.ArrayLike, shape: tuple[int, int], k: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Bounds on the pairs left out of an exact top-``k`` candidate set.
+
+    When the candidates hold the ``k`` best pairs of every row and of every column, no pair
+    left out of row ``i`` scores above the ``k``-th best candidate of that row (``-inf`` if the
+    row has fewer than ``k``: then all its allowed pairs are candidates), and the same for
+    columns. These are the bounds :func:`pbmatch.matching.match_blocks` prices with.
+
+    Examples
+    --------
+    >>> r, c, s = [0, 0, 1], [0, 1, 1], [3.0, 2.0, 5.0]
+    >>> rb, cb = topk_bounds(r, c, s, (2, 2), 2)
+    >>> rb.tolist(), cb.tolist()
+    ([2.0, -inf], [-inf, 2.0])
+    """
+    n, m = shape
+    out = []
+    for key, size in ((np.asarray(rows), n), (np.asarray(cols), m)):
+        values = np.asarray(scores, dtype=np.float64)
+        order = np.lexsort((-values, key))
+        key, values = key[order], values[order]
+        start = np.searchsorted(key, np.arange(size))
+        count = np.bincount(key, minlength=size)
+        bound = np.full(size, -np.inf)
+        full = count >= k
+        bound[full] = values[start[full] + k - 1]
+        out.append(bound)
+    return out[0], out[1]
+
+
+def _external_candidates(scorer: PairScorer, k: int) -> Any:
+    """Top-``k`` candidates from the scoring layer (:mod:`pbmatch.scoring.candidates`).
+
+    The seam for the scoring layer's generator: ``scorer.top_k(k)`` giving an object with
+    ``rows``, ``cols`` and ``scores`` (positions into the scorer's providers and receivers)
+    that holds the ``k`` best pairs of every row and of every column. Returns None while that
+    generator is not available, and pairing then finds the candidates itself (two passes
+    over the blocks).
+    """
+    try:
+        importlib.import_module("pbmatch.scoring.candidates")
+    except ImportError:
+        return None
+    finder = getattr(scorer, "top_k", None)
+    return None if finder is None else finder(k)
+
+
+def _match_at_scale(scorer: PairScorer, rules: dict[str, Any]) -> MatchResult:
+    """Certified matching without the dense matrix: candidates, then pricing by blocks or bounds."""
+    n, m = scorer.shape
+    # Deeper than the dense default: the k-th scores bound the pairs left out, and at k = 16
+    # those bounds leave ~0.1% of the pairs to score exactly (k = 6: ~4%; 3000 x 3000 city).
+    k = max(SCALE_K, int(np.max(rules["left_capacity"], initial=1)) + 2)
+    found = _external_candidates(scorer, k)
+    if found is None:
+        return match_blocks(scorer.block, (n, m), pair_scores=_pair_scores(scorer), k=k, **rules)
+    if hasattr(found, "row_bound") and hasattr(found, "col_bound"):
+        bounds = (found.row_bound, found.col_bound)
+    else:  # exact top-k of every row and column: its k-th scores bound the rest
+        bounds = topk_bounds(found.rows, found.cols, found.scores, (n, m), k)
+    return match_blocks(
+        scorer.block,
+        (n, m),
+        candidates=found,
+        bounds=bounds,
+        pair_scores=_pair_scores(scorer),
+        k=k,
+        **rules,
+    )
 
 
 def _side(graph: RegionGraph, ids: Sequence[str] | None, receiver: bool, name: str) -> IntArray:
@@ -81,21 +187,27 @@ def pair(
     -------
     PairingResult
         ``to_pandas()`` has one row per pair with ``provider``, ``receiver``, ``score``, one
-        column per score component and ``distance_km``; ``report()`` gives coverage.
+        column per score component and ``distance_km``; ``report()`` gives coverage;
+        ``certified`` says the pairing is proved optimal and ``explain(provider, receiver)``
+        why a pair is, or is not, chosen.
 
     Notes
     -----
     Each unit gets between its ``min_partners`` and ``max_partners`` partners; a unit never
     pairs with itself. The score of a pair is the sum of its weighted components (see
     :class:`~pbmatch.scoring.weights.Weights`); the pairing maximises the sum of scores
-    exactly, by min-cost flow. Deterministic.
+    exactly and proves it. Up to :data:`DENSE_PAIRS` pairs the scores are computed densely and
+    solved by :func:`pbmatch.match` (certified pricing from 400 x 400); above, from the top
+    :data:`SCALE_K` candidates of every unit, with every other pair priced by blocks or ruled
+    out by the candidates' bounds (:func:`pbmatch.matching.match_blocks`), never holding the
+    whole matrix. Deterministic.
 
     Examples
     --------
     >>> import pbmatch
     >>> result = pbmatch.pair(pbmatch.synthetic_district(seed=0))
-    >>> result.status
-    'optimal'
+    >>> result.status, result.certified
+    ('optimal', True)
     >>> row = result.to_records()[0]
     >>> abs(row["score"] - sum(row[c] for c in pbmatch.COMPONENTS)) < 1e-12
     True
@@ -110,14 +222,17 @@ def pair(
     left_max = _capacity(graph, left, provider_max, "provider_max")
     right_max = _capacity(graph, right, receiver_max, "receiver_max")
     scorer = PairScorer(graph, left, right, weights, max_km=max_km)
-    solved = match(
-        scorer.dense(),
-        left_capacity=left_max,
-        right_capacity=right_max,
-        left_min=graph.min_partners[left],
-        right_min=graph.min_partners[right],
-        time_limit=time_limit,
-    )
+    rules: dict[str, Any] = {
+        "left_capacity": left_max,
+        "right_capacity": right_max,
+        "left_min": graph.min_partners[left],
+        "right_min": graph.min_partners[right],
+    }
+    n, m = scorer.shape
+    if n * m <= DENSE_PAIRS:
+        solved = match(scorer.dense(), time_limit=time_limit, **rules)
+    else:
+        solved = _match_at_scale(scorer, rules)
     breakdown = scorer.breakdown(solved.rows, solved.cols)
     return PairingResult(
         provider_ids=graph.ids[left[solved.rows]],

@@ -25,8 +25,9 @@ matrix product is an integer below ``2**24``, so float32 arithmetic is exact in 
 The kernel then *packs* several offer rows into one: row ``i_t`` is multiplied by ``2**(b·t)``
 and ``p = 24 // b`` rows are summed, where ``b`` bits hold the largest score the rows can
 reach (``S[i, j] ≤ Σ_c w_c · min(offers[i, c], max_j needs[j, c])``). One sgemm then yields
-``p`` rows of ``S`` at once, which are peeled apart exactly with ``floor`` and multiplies. For
-small whole quantities (hours, seats, people) ``p`` is 3 or 4.
+``p`` rows of ``S`` at once, which are split apart exactly (int32 masks and shifts). For
+small whole quantities (hours, seats, people) ``p`` is 3 or 4. When one side's values are
+all levels of the other (the usual case for counts), both sides are plain thermometers.
 
 Categories with many distinct values on both sides (continuous quantities) would need too
 many columns; a cost model sends each such category to the *direct* path instead, which
@@ -38,7 +39,9 @@ zero, are skipped.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,7 +63,8 @@ _METHODS: tuple[str, ...] = ("auto", "levels", "direct")
 
 # Cost model (seconds, measured on a 2-core AVX2 machine; only the ratios matter).
 _GEMM_SECONDS_PER_FMA = {4: 1.0 / 60e9, 8: 1.0 / 30e9}  # by itemsize: sgemm, dgemm
-_DIRECT_SECONDS_PER_PAIR = 8e-9  # min, weight, gather-add-scatter of one (i, j) entry
+_DIRECT_SECONDS_PER_PAIR = 5e-9  # min, weight, gather-add-scatter of one (i, j) entry
+_UNPACK_SECONDS_PER_ENTRY = 0.7e-9  # splitting packed rows, per entry of S
 _DIRECT_SECONDS_PER_CALL = 30e-6  # numpy overhead of one category in one row block
 
 # Row packing: ``b`` bits per packed row, ``24 // b`` rows per float32 (24-bit significand).
@@ -68,14 +72,16 @@ _SIGNIFICAND_BITS = 24
 _EXACT_LIMIT = float(2**_SIGNIFICAND_BITS)
 _PACK_WIDTHS: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 24)
 _MAX_DYADIC_EXPONENT = 24
+_TABLE_LIMIT = 2**22  # cells of the presence table that finds distinct whole quantities
 _MAIN_CLASS_SHARE = 0.9  # the packing width of a block covers at least this share of its rows
 _CONTIGUOUS_SHARE = 0.5  # pack in place when the main class holds at least half the block
 _COMPACT_COLUMNS_SHARE = 0.75  # drop needs rows without levels when fewer than this remain
 
-_ROWS_PER_STEP = 1024  # offer rows encoded and multiplied at a time
+_STEP_BYTES = 2**25  # temporaries per step of offer rows: packed product, encoded offers
 _UNPACK_ROWS = 32  # packed rows peeled apart at a time (keeps temporaries in cache)
-_BUILD_ROWS = 1024  # needs rows encoded at a time when building ``B``
-_DIRECT_ROWS = 256  # offer rows per block on the direct path (output block stays in cache)
+_DIRECT_BYTES = 2**22  # output block of the direct path (stays in cache), 16..256 rows
+_THREADS = 2  # numpy work (peeling packed rows, direct terms) runs on up to two threads
+_PARALLEL_MIN_WORK = 2**20  # elements below which one thread is faster
 
 
 # --------------------------------------------------------------------------------------
@@ -85,17 +91,16 @@ _DIRECT_ROWS = 256  # offer rows per block on the direct path (output block stay
 
 @dataclass(frozen=True, eq=False)
 class _Side:
-    """One validated quantity matrix, held by row (CSR) and by category (CSC)."""
+    """One validated quantity matrix: by category (CSC) plus a copy for reading rows."""
 
     n_rows: int
     n_cols: int
-    indptr: IntArray  # CSR row pointers, length n_rows + 1
-    entry_row: IntArray  # row of each stored entry (CSR order)
-    cats: IntArray  # category of each stored entry (CSR order)
-    vals: F64  # value of each stored entry (> 0, CSR order)
     cptr: IntArray  # CSC category pointers, length n_cols + 1
-    crow: IntArray  # rows by category (sorted within a category)
-    cval: F64  # values by category
+    crow: IntArray  # row of each non-zero entry, by category (rows ascending within one)
+    ccat: IntArray  # category of each entry
+    cval: F64  # value of each entry (> 0)
+    dense: npt.NDArray[Any] | None  # private copy of a dense input (rows are read from it)
+    csr: tuple[IntArray, IntArray, F64] | None  # (indptr, indices, data) of a sparse input
 
 
 def _fmt(value: Any) -> str:
@@ -129,24 +134,10 @@ def _result_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return np.dtype(np.float64)
 
 
-def _build_side(rows: IntArray, cats: IntArray, vals: F64, n_rows: int, n_cols: int) -> _Side:
-    """Assemble a :class:`_Side` from entries sorted by row then category."""
-    indptr = np.zeros(n_rows + 1, dtype=np.intp)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    order = np.argsort(cats, kind="stable")
-    cptr = np.zeros(n_cols + 1, dtype=np.intp)
-    np.cumsum(np.bincount(cats, minlength=n_cols), out=cptr[1:])
-    return _Side(
-        n_rows=n_rows,
-        n_cols=n_cols,
-        indptr=indptr,
-        entry_row=rows,
-        cats=cats,
-        vals=vals,
-        cptr=cptr,
-        crow=rows[order],
-        cval=vals[order],
-    )
+def _pointers(keys: IntArray, size: int) -> IntArray:
+    ptr = np.zeros(size + 1, dtype=np.intp)
+    np.cumsum(np.bincount(keys, minlength=size), out=ptr[1:])
+    return ptr
 
 
 def _dense_side(x: Any, name: str) -> tuple[_Side, np.dtype[Any]]:
@@ -160,24 +151,35 @@ def _dense_side(x: Any, name: str) -> tuple[_Side, np.dtype[Any]]:
             f"{name} must be a 2-D array (units × categories); "
             f"got a {arr.ndim}-D array of shape {arr.shape}"
         )
-    if arr.dtype.kind == "f":
-        finite = np.isfinite(arr)
-        if not finite.all():
-            i, c = np.argwhere(~finite)[0]
-            raise InputError(
-                f"{name}[{i}, {c}] = {_fmt(arr[i, c])} is not finite; "
-                "quantities must be finite numbers >= 0"
-            )
-    if arr.dtype.kind in "if":
-        negative = arr < 0
-        if negative.any():
-            i, c = np.argwhere(negative)[0]
-            raise InputError(
-                f"{name}[{i}, {c}] = {_fmt(arr[i, c])} is negative; quantities must be >= 0"
-            )
-    rows, cats = np.nonzero(arr)
-    vals = np.asarray(arr[rows, cats], dtype=np.float64)
-    side = _build_side(rows.astype(np.intp), cats.astype(np.intp), vals, *arr.shape)
+    # Two reductions spot NaN, infinities and negatives; only then look for the culprit.
+    if arr.size and arr.dtype.kind in "if" and not (arr.min() >= 0 and arr.max() < np.inf):
+        if arr.dtype.kind == "f":
+            finite = np.isfinite(arr)
+            if not finite.all():
+                i, c = np.argwhere(~finite)[0]
+                raise InputError(
+                    f"{name}[{i}, {c}] = {_fmt(arr[i, c])} is not finite; "
+                    "quantities must be finite numbers >= 0"
+                )
+        i, c = np.argwhere(arr < 0)[0]
+        raise InputError(
+            f"{name}[{i}, {c}] = {_fmt(arr[i, c])} is negative; quantities must be >= 0"
+        )
+    dense = np.array(arr, order="C", copy=True)  # later changes to the input do not leak in
+    n_rows = max(dense.shape[0], 1)
+    flat = np.flatnonzero(dense.T != 0).astype(np.intp)  # by category, then row
+    cats = flat // n_rows
+    rows = flat - cats * n_rows
+    side = _Side(
+        n_rows=dense.shape[0],
+        n_cols=dense.shape[1],
+        cptr=_pointers(cats, dense.shape[1]),
+        crow=rows,
+        ccat=cats,
+        cval=np.asarray(dense[rows, cats], dtype=np.float64),
+        dense=dense,
+        csr=None,
+    )
     return side, _result_dtype(arr.dtype)
 
 
@@ -207,8 +209,18 @@ def _sparse_side(x: Any, name: str) -> tuple[_Side, np.dtype[Any]]:
     n_rows, n_cols = (int(s) for s in csr.shape)
     rows = np.repeat(np.arange(n_rows, dtype=np.intp), np.diff(indptr))
     keep = data != 0
-    side = _build_side(
-        rows[keep], indices[keep], np.asarray(data[keep], dtype=np.float64), n_rows, n_cols
+    rows, indices = rows[keep], indices[keep]
+    values = np.asarray(data[keep], dtype=np.float64)
+    order = np.argsort(indices, kind="stable")
+    side = _Side(
+        n_rows=n_rows,
+        n_cols=n_cols,
+        cptr=_pointers(indices, n_cols),
+        crow=rows[order],
+        ccat=indices[order],
+        cval=values[order],
+        dense=None,
+        csr=(_pointers(rows, n_rows), indices, values),
     )
     return side, _result_dtype(dtype)
 
@@ -255,13 +267,23 @@ def _as_weights(weights: Any, n_cols: int, dtype: np.dtype[Any]) -> F64:
 # --------------------------------------------------------------------------------------
 
 
-def _dyadic_exponent(values: F64) -> int | None:
-    """Smallest ``e`` (0..24) with ``values * 2**e`` all whole numbers, else ``None``."""
-    for e in range(_MAX_DYADIC_EXPONENT + 1):
-        scaled = values * float(2**e)
-        if np.array_equal(scaled, np.floor(scaled)):
-            return e
-    return None
+def _dyadic_exponents(values: F64) -> npt.NDArray[np.int64]:
+    """For each finite value, the smallest ``e >= 0`` making ``value * 2**e`` whole."""
+    mant, exp = np.frexp(np.abs(values))
+    significand = (mant * 2.0**53).astype(np.int64)  # exact: 53 bits
+    lowest = significand & -significand  # lowest set bit, 2**trailing_zeros
+    trailing = np.frexp(lowest.astype(np.float64))[1].astype(np.int64) - 1
+    e = 53 - exp.astype(np.int64) - trailing
+    return np.where(values == 0, 0, np.maximum(e, 0))
+
+
+def _segment_max(values: npt.NDArray[Any], ptr: IntArray) -> F64:
+    """Max of each segment ``values[ptr[k]:ptr[k + 1]]`` (0 for empty segments)."""
+    out = np.zeros(ptr.size - 1)
+    nonempty = np.flatnonzero(np.diff(ptr) > 0)
+    if nonempty.size:
+        out[nonempty] = np.maximum.reduceat(values, ptr[nonempty])
+    return out
 
 
 def _width_classes(bounds: F64) -> IntArray:
@@ -282,16 +304,53 @@ class _Category:
     index: int
     n_offers: int  # offer rows with a non-zero quantity
     n_needs: int  # need rows with a non-zero quantity
-    grid_on_needs: bool  # the thermometer side
+    grid_on_needs: bool  # which side's distinct values are the levels (its thermometer)
     grid: F64  # distinct clipped values of the grid side
+    other_on_grid: bool  # the other side's values are levels too: both sides thermometers
     a_max: float
     b_max: float
-    value_exponent: int | None  # dyadic exponent of the category's values
-    weight_exponent: int | None  # dyadic exponent of its weight (None when negative)
+    value_exponent: int  # smallest e making every quantity times 2**e whole
+    weight_exponent: int  # the same for the weight
 
     @property
     def integral(self) -> bool:
-        return self.value_exponent is not None and self.weight_exponent is not None
+        """Whether ``2**(value_exponent + weight_exponent)`` makes every entry whole."""
+        return (
+            self.value_exponent <= _MAX_DYADIC_EXPONENT
+            and self.weight_exponent <= _MAX_DYADIC_EXPONENT
+        )
+
+    @property
+    def case(self) -> int:
+        """Column group: 0 offers thermometer, needs ramp; 1 both; 2 offers ramp."""
+        if self.other_on_grid:
+            return 1
+        return 2 if self.grid_on_needs else 0
+
+
+def _distinct(side: _Side, cap: F64, active: npt.NDArray[np.bool_]) -> tuple[list[F64], bool]:
+    """Sorted distinct values of ``min(value, cap[c])`` per category (empty if inactive).
+
+    Also returns whether every clipped value is a whole number. Small whole numbers (the
+    common case: counts) are tabulated at once instead of sorted category by category.
+    """
+    clipped = np.minimum(side.cval, cap[side.ccat])
+    whole = bool(np.array_equal(clipped, np.floor(clipped)))
+    n_cols = side.n_cols
+    top = float(clipped.max()) if clipped.size else 0.0
+    empty = np.zeros(0)
+    if whole and n_cols * (top + 1) <= _TABLE_LIMIT:
+        table = np.zeros((n_cols, int(top) + 1), dtype=bool)
+        table[side.ccat, clipped.astype(np.intp)] = True
+        table[:, 0] = False
+        return [
+            np.flatnonzero(table[c]).astype(np.float64) if active[c] else empty
+            for c in range(n_cols)
+        ], whole
+    return [
+        np.unique(clipped[side.cptr[c] : side.cptr[c + 1]]) if active[c] else empty
+        for c in range(n_cols)
+    ], whole
 
 
 # --------------------------------------------------------------------------------------
@@ -356,8 +415,11 @@ class ComplementarityKernel:
     ``J_c`` are the rows with a non-zero quantity. Encoding costs ``O(nnz + m·K)``.
 
     **Memory.** The encoded needs matrix takes ``m' × K × 4`` bytes (float32; 8 when the
-    level product runs in float64), where ``m'`` counts need rows with a level quantity; the
-    rest is ``O(nnz)``. Each block temporarily needs ``O(rows × (K + m))`` more.
+    level product runs in float64), where ``m'`` counts need rows with a level quantity
+    (all of them unless a quarter or more have none). Besides it the kernel keeps the inputs:
+    a copy of a dense input (``(n + m) × C`` values) or the non-zero entries of a sparse one,
+    and the non-zero entries by category, ``O(nnz)`` (see :attr:`nbytes`). A step of
+    :meth:`block` temporarily needs about 32 MB plus the block itself.
 
     **Exactness and dtype.** When every encoded entry is a whole number after an exact
     power-of-two scaling (integer quantities and weights, halves, quarters, ...) and every
@@ -369,10 +431,12 @@ class ComplementarityKernel:
     float64); the direct path adds one rounding per category term. The plain broadcast has
     the same kind of error over ``C`` terms.
 
-    **Determinism.** The same inputs give the same output, run after run: planning uses
-    stable sorts and no randomness. Exact (whole-number) results are bit-identical on every
-    machine and for any block split; otherwise the bits may depend on the BLAS build, its
-    thread count and the block split, within the error above.
+    **Determinism and threads.** The same inputs give the same output, run after run:
+    planning uses stable sorts and no randomness. Exact (whole-number) results are
+    bit-identical on every machine and for any block split; otherwise the bits may depend on
+    the BLAS build, its thread count and the block split, within the error above. The level
+    product uses BLAS's threads; splitting packed rows and the direct terms of large blocks
+    run on two Python threads writing disjoint rows, which changes no bit.
 
     Examples
     --------
@@ -411,65 +475,72 @@ class ComplementarityKernel:
         self.dtype: np.dtype[Any] = np.result_type(dtype_o, dtype_n)
         self.shape: tuple[int, int] = (self._offers.n_rows, self._needs.n_rows)
         self._weights = _as_weights(weights, self._offers.n_cols, self.dtype)
+        self._bounds_cache: dict[tuple[tuple[int, ...], float], tuple[F64, float]] = {}
         self._plan(method)
+        del self._bounds_cache
 
     # ---------------------------------------------------------------- planning
 
     def _analyse(self) -> tuple[list[_Category], list[int]]:
         """Per-category statistics; returns the active categories and the skipped ones."""
         o, nd, w = self._offers, self._needs, self._weights
-        active: list[_Category] = []
-        skipped: list[int] = []
-        for c in range(o.n_cols):
-            a = o.cval[o.cptr[c] : o.cptr[c + 1]]
-            b = nd.cval[nd.cptr[c] : nd.cptr[c + 1]]
-            if w[c] == 0 or a.size == 0 or b.size == 0:
-                skipped.append(c)
-                continue
-            a_max, b_max = float(a.max()), float(b.max())
-            ua = np.unique(np.minimum(a, b_max))
-            ub = np.unique(np.minimum(b, a_max))
+        a_max, b_max = _segment_max(o.cval, o.cptr), _segment_max(nd.cval, nd.cptr)
+        cap = np.minimum(a_max, b_max)  # min(a, b) = min(a, b, cap): clip both sides there
+        active = (w != 0) & (cap > 0)
+        offer_values, offers_whole = _distinct(o, cap, active)
+        need_values, needs_whole = _distinct(nd, cap, active)
+        # Negative weights are never packed: mark them with an impossible exponent.
+        w_exponent = np.where(w > 0, _dyadic_exponents(w), _MAX_DYADIC_EXPONENT + 1)
+        categories: list[_Category] = []
+        for c in np.flatnonzero(active).tolist():
+            ua, ub = offer_values[c], need_values[c]
             grid_on_needs = ub.size <= ua.size
-            active.append(
+            grid, other = (ub, ua) if grid_on_needs else (ua, ub)
+            pos = np.minimum(np.searchsorted(grid, other), grid.size - 1)
+            if offers_whole and needs_whole:
+                exponent = 0
+            else:
+                exponent = int(_dyadic_exponents(np.concatenate([ua, ub])).max())
+            categories.append(
                 _Category(
                     index=c,
-                    n_offers=a.size,
-                    n_needs=b.size,
+                    n_offers=int(o.cptr[c + 1] - o.cptr[c]),
+                    n_needs=int(nd.cptr[c + 1] - nd.cptr[c]),
                     grid_on_needs=grid_on_needs,
-                    grid=ub if grid_on_needs else ua,
-                    a_max=a_max,
-                    b_max=b_max,
-                    value_exponent=_dyadic_exponent(np.concatenate([ua, ub])),
-                    weight_exponent=(
-                        _dyadic_exponent(w[c : c + 1]) if w[c] > 0 else None
-                    ),
+                    grid=grid,
+                    other_on_grid=bool(np.array_equal(grid[pos], other)),
+                    a_max=float(a_max[c]),
+                    b_max=float(b_max[c]),
+                    value_exponent=exponent,
+                    weight_exponent=int(w_exponent[c]),
                 )
             )
-        return active, skipped
+        return categories, np.flatnonzero(~active).tolist()
 
     def _bounds(self, cats: list[_Category], scale: float) -> tuple[F64, float]:
         """Row bounds ``U_i ≥ max_j S_ij`` (scaled) over ``cats`` and the column bound ``V``."""
+        key = (tuple(cat.index for cat in cats), scale)
+        if key in self._bounds_cache:
+            return self._bounds_cache[key]
         o, nd, w = self._offers, self._needs, self._weights
         n, m = self.shape
-        cap_a = np.zeros(o.n_cols)  # clip offers at the largest need, and vice versa
-        cap_b = np.zeros(o.n_cols)
+        cap = np.zeros(o.n_cols)  # min(a, b) = min(a, b, cap) with cap = min(max a, max b)
         for cat in cats:
-            cap_a[cat.index] = cat.b_max
-            cap_b[cat.index] = cat.a_max
+            cap[cat.index] = min(cat.a_max, cat.b_max)
         ws = w * scale
-        u = np.bincount(
-            o.entry_row, weights=ws[o.cats] * np.minimum(o.vals, cap_a[o.cats]), minlength=n
-        )
+        u = np.bincount(o.crow, weights=ws[o.ccat] * np.minimum(o.cval, cap[o.ccat]), minlength=n)
         v = np.bincount(
-            nd.entry_row, weights=ws[nd.cats] * np.minimum(nd.vals, cap_b[nd.cats]), minlength=m
+            nd.crow, weights=ws[nd.ccat] * np.minimum(nd.cval, cap[nd.ccat]), minlength=m
         )
         v_max = float(v.max()) if v.size else 0.0
-        return np.minimum(u, v_max), v_max
+        self._bounds_cache[key] = (np.minimum(u, v_max), v_max)
+        return self._bounds_cache[key]
 
     def _plan(self, method: str) -> None:
         n, m = self.shape
         active, skipped = self._analyse()
-        n_blocks = max(1, math.ceil(n / _DIRECT_ROWS))
+        self._direct_rows = int(np.clip(_DIRECT_BYTES // max(1, m * self.dtype.itemsize), 16, 256))
+        n_blocks = max(1, math.ceil(n / self._direct_rows))
         out_itemsize = self.dtype.itemsize
 
         def direct_cost(cat: _Category) -> float:
@@ -513,6 +584,8 @@ class ComplementarityKernel:
                 if plain < direct_cost(cat):
                     plan2.append(cat)
                 cost2 += min(plain, direct_cost(cat))
+            if plan1:
+                cost1 += n * m * _UNPACK_SECONDS_PER_ENTRY
             levels = plan1 if cost1 <= cost2 else plan2
 
         level_set = {cat.index for cat in levels}
@@ -527,14 +600,17 @@ class ComplementarityKernel:
 
     def _scale(self, cats: list[_Category]) -> float:
         """The power of two that makes every encoded entry of ``cats`` a whole number."""
-        e_v = max(cat.value_exponent or 0 for cat in cats)
-        e_w = max(cat.weight_exponent or 0 for cat in cats)
-        return float(2 ** (e_v + e_w))
+        return self._value_scale(cats) * float(2 ** max(cat.weight_exponent for cat in cats))
+
+    @staticmethod
+    def _value_scale(cats: list[_Category]) -> float:
+        """The power of two that makes every quantity of ``cats`` a whole number."""
+        return float(2 ** max(cat.value_exponent for cat in cats))
 
     # ---------------------------------------------------------------- encodings
 
     def _setup_levels(self, levels: list[_Category]) -> None:
-        n, m = self.shape
+        m = self.shape[1]
         w = self._weights
         self.packed = False
         self._scale_factor = 1.0
@@ -546,50 +622,79 @@ class ComplementarityKernel:
                 self.packed = True
                 self._scale_factor = scale
                 self._row_bounds = bounds
-        self._compute_dtype: np.dtype[Any] = (
-            np.dtype(np.float32) if self.packed else self.dtype
-        )
-        # Columns: first the categories whose grid is on the offers side (offers give the
-        # thermometer, needs the ramp), then those whose grid is on the needs side.
-        ordered = [cat for cat in levels if not cat.grid_on_needs] + [
-            cat for cat in levels if cat.grid_on_needs
-        ]
+        self._compute_dtype: np.dtype[Any] = np.dtype(np.float32) if self.packed else self.dtype
+        cdt = self._compute_dtype
+        # Columns by case (see _Category.case): offers are thermometers on [:k_a] and ramps
+        # after; needs are ramps on [:k_b] and thermometers after. Weights, and the exact
+        # power-of-two scaling, sit on the needs side, encoded once.
+        ordered = sorted(levels, key=lambda cat: cat.case)  # stable: category order within
         self._lev_index = np.full(self._offers.n_cols, -1, dtype=np.intp)
         for j, cat in enumerate(ordered):
             self._lev_index[cat.index] = j
         self._n_lev = len(ordered)
-        col_lc, lower, upper, scale_col = [], [], [], []
-        for j, cat in enumerate(ordered):
+        self._lev_cats = np.array([cat.index for cat in ordered], dtype=np.intp)
+        self._lev_identity = bool(np.array_equal(self._lev_cats, np.arange(self._offers.n_cols)))
+        self._cap = np.array([min(cat.a_max, cat.b_max) for cat in ordered])
+        value_scale = self._value_scale(levels) if self.packed else 1.0
+        lower, upper, scale_a, scale_b = [], [], [], []
+        for cat in ordered:
             grid = cat.grid
-            col_lc.append(np.full(grid.size, j, dtype=np.intp))
-            lower.append(np.concatenate([[0.0], grid[:-1]]))
+            lo = np.concatenate([[0.0], grid[:-1]])
+            weight = w[cat.index] * self._scale_factor
+            lower.append(lo)
             upper.append(grid)
-            scale_col.append(np.full(grid.size, w[cat.index] * self._scale_factor))
-        self._k1 = sum(cat.grid.size for cat in ordered if not cat.grid_on_needs)
-        self._col_lc = np.concatenate(col_lc) if col_lc else np.zeros(0, dtype=np.intp)
-        self._lower = np.concatenate(lower) if lower else np.zeros(0)
-        self._upper = np.concatenate(upper) if upper else np.zeros(0)
-        self._delta = self._upper - self._lower
-        self._col_scale = np.concatenate(scale_col) if scale_col else np.zeros(0)
-        self.n_levels = int(self._col_lc.size)
+            if cat.case == 1:  # thermometer × thermometer, weighted by the level step
+                scale_a.append(np.ones(grid.size))
+                scale_b.append(weight * (grid - lo))
+            elif cat.case == 2:  # ramp of offers (scaled to whole numbers) × thermometer
+                scale_a.append(np.full(grid.size, value_scale))
+                scale_b.append(np.full(grid.size, weight / value_scale))
+            else:  # thermometer × ramp of needs
+                scale_a.append(np.ones(grid.size))
+                scale_b.append(np.full(grid.size, weight))
+        self._col_count = np.array([cat.grid.size for cat in ordered], dtype=np.intp)
+        self.n_levels = int(self._col_count.sum())
+        cases = [cat.case for cat in ordered for _ in range(cat.grid.size)]
+        self._k_a = sum(1 for case in cases if case < 2)  # offers thermometers
+        self._k_b = sum(1 for case in cases if case == 0)  # needs ramps
+        low = np.concatenate(lower) if lower else np.zeros(0)
+        up = np.concatenate(upper) if upper else np.zeros(0)
+        self._lower = low.astype(cdt)
+        self._upper = up.astype(cdt)
+        self._delta = (up - low).astype(cdt)
+        self._scale_a = np.concatenate(scale_a).astype(cdt) if scale_a else np.zeros(0, cdt)
+        self._scale_b = np.concatenate(scale_b).astype(cdt) if scale_b else np.zeros(0, cdt)
+        # All categories with as many levels, thermometers on a side: that side compares by
+        # broadcasting instead of repeating columns.
+        uniform = bool(ordered) and bool(np.all(self._col_count == self._col_count[0]))
+        self._uniform_offers = uniform and self._k_a == self.n_levels
+        self._uniform_needs = uniform and self._k_b == 0
 
         # Needs rows without any level quantity give zero columns of the product: drop them
         # from ``B`` when that saves enough.
         nd = self._needs
         has_level = np.zeros(m, dtype=bool)
         if self.n_levels:
-            has_level[nd.entry_row[self._lev_index[nd.cats] >= 0]] = True
+            has_level[nd.crow[self._lev_index[nd.ccat] >= 0]] = True
         kept = np.flatnonzero(has_level)
         self._columns: IntArray | None = (
             kept if self.n_levels and kept.size <= _COMPACT_COLUMNS_SHARE * m else None
         )
-        rows = kept if self._columns is not None else np.arange(m, dtype=np.intp)
-        self._b = np.zeros((rows.size, self.n_levels), dtype=self._compute_dtype)
+        rows: IntArray | slice = kept if self._columns is not None else slice(0, m)
         if self.n_levels:
-            for start in range(0, rows.size, _BUILD_ROWS):
-                stop = min(rows.size, start + _BUILD_ROWS)
-                slab = self._slab(nd, rows[start:stop])
-                self._encode(slab, self._b[start:stop], offers_side=False)
+            self._b = self._encode(self._slab(nd, rows), offers_side=False)
+        else:
+            self._b = np.zeros((m, 0), dtype=cdt)
+        # Offer rows per step: the packed product (rows / p × m' float32) and the encoded
+        # offers (rows × n_levels) stay within about _STEP_BYTES each.
+        step = _STEP_BYTES // (cdt.itemsize * max(1, self.n_levels))
+        if self.packed and self._row_bounds is not None:
+            widths = np.sort(_width_classes(self._row_bounds))
+            widths = widths[widths > 0]
+            main = int(widths[int(_MAIN_CLASS_SHARE * (widths.size - 1))]) if widths.size else 1
+            rows_per_float = _SIGNIFICAND_BITS // main
+            step = min(step, rows_per_float * (_STEP_BYTES // (4 * max(1, self._b.shape[0]))))
+        self._step = max(256, step) if self.n_levels else max(1, self.shape[0])
 
     def _setup_direct(self, direct: list[_Category]) -> None:
         nd = self._needs
@@ -602,50 +707,80 @@ class ComplementarityKernel:
                 (c, nd.crow[lo:hi], nd.cval[lo:hi].astype(dt), float(self._weights[c]))
             )
         self._offer_cval = self._offers.cval.astype(dt)
+        # Direct terms per offer row and need column (work estimate for threading).
+        n, m = self.shape
+        pairs = sum(cat.n_offers * cat.n_needs for cat in direct)
+        self._direct_density = pairs / max(1, n * m)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the encodings (excluding the validated inputs, ``O(nnz)``)."""
-        return int(self._b.nbytes)
+        """Bytes held by the kernel: encoded needs, by-category entries, input copies."""
+        total = self._b.nbytes + self._offer_cval.nbytes
+        for side in (self._offers, self._needs):
+            total += side.cptr.nbytes + side.crow.nbytes + side.ccat.nbytes + side.cval.nbytes
+            if side.dense is not None:
+                total += side.dense.nbytes
+            if side.csr is not None:
+                total += sum(part.nbytes for part in side.csr)
+        return int(total)
 
-    def _slab(self, side: _Side, rows: IntArray) -> F64:
-        """Dense quantities of ``rows`` (consecutive or not) in the level categories."""
-        slab = np.zeros((rows.size, self._n_lev))
-        starts, stops = side.indptr[rows], side.indptr[rows + 1]
-        counts = stops - starts
-        total = int(counts.sum())
-        # Entry positions of the selected rows, vectorised (no loop over rows).
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        pos = offsets + np.arange(total)
-        local = np.repeat(np.arange(rows.size), counts)
-        lc = self._lev_index[side.cats[pos]]
-        keep = lc >= 0
-        slab[local[keep], lc[keep]] = side.vals[pos[keep]]
+    def _slab(self, side: _Side, rows: IntArray | slice) -> FloatArray:
+        """Quantities of ``rows`` in the level categories, clipped, in the compute dtype.
+
+        Clipping at ``min(max offers, max needs)`` of the category changes no minimum and
+        keeps packed values exactly representable in float32.
+        """
+        if side.dense is not None:
+            raw = side.dense[rows]
+            if not self._lev_identity:
+                raw = np.take(raw, self._lev_cats, axis=1)
+        else:
+            assert side.csr is not None
+            indptr, indices, data = side.csr
+            if isinstance(rows, slice):
+                rows = np.arange(rows.start, rows.stop, dtype=np.intp)
+            raw = np.zeros((rows.size, self._n_lev))
+            starts = indptr[rows]
+            counts = indptr[rows + 1] - starts
+            # Entry positions of the selected rows, vectorised (no loop over rows).
+            pos = np.repeat(starts - np.cumsum(counts) + counts, counts)
+            pos += np.arange(pos.size)
+            local = np.repeat(np.arange(rows.size), counts)
+            lc = self._lev_index[indices[pos]]
+            keep = lc >= 0
+            raw[local[keep], lc[keep]] = data[pos[keep]]
+        slab = np.empty(raw.shape, dtype=self._compute_dtype)
+        np.minimum(raw, self._cap, out=slab)
         return slab
 
-    def _slab_range(self, side: _Side, start: int, stop: int) -> F64:
-        """Dense quantities of consecutive rows ``start:stop`` in the level categories."""
-        slab = np.zeros((stop - start, self._n_lev))
-        lo, hi = side.indptr[start], side.indptr[stop]
-        lc = self._lev_index[side.cats[lo:hi]]
-        keep = lc >= 0
-        slab[side.entry_row[lo:hi][keep] - start, lc[keep]] = side.vals[lo:hi][keep]
-        return slab
+    def _encode(self, slab: FloatArray, *, offers_side: bool) -> FloatArray:
+        """Level encoding of the ``slab`` rows: ``(rows, n_levels)`` in the compute dtype.
 
-    def _encode(self, slab: F64, out: FloatArray, *, offers_side: bool) -> None:
-        """Write the level encoding of ``slab`` rows into ``out`` (rows × n_levels)."""
-        k1 = self._k1
-        values = np.take(slab, self._col_lc, axis=1)
-        # Thermometer columns: offers on [:k1], needs on [k1:]; ramps on the other part.
-        therm = slice(0, k1) if offers_side else slice(k1, None)
-        ramp = slice(k1, None) if offers_side else slice(0, k1)
-        out[:, therm] = values[:, therm] >= self._upper[therm]
-        r = values[:, ramp]
-        np.subtract(r, self._lower[ramp], out=r)
-        np.maximum(r, 0.0, out=r)
-        np.minimum(r, self._delta[ramp], out=r)
-        np.multiply(r, self._col_scale[ramp], out=r)
-        out[:, ramp] = r
+        Thermometer columns hold ``[x ≥ u_k]``, ramp columns ``clip(x − u_{k−1}, 0, Δ_k)``;
+        both are then multiplied by the side's column scale unless it is all ones.
+        """
+        rows = slab.shape[0]
+        if offers_side:
+            therm, ramp, scale = slice(0, self._k_a), slice(self._k_a, None), self._scale_a
+        else:
+            therm, ramp, scale = slice(self._k_b, None), slice(0, self._k_b), self._scale_b
+        out = np.empty((rows, self.n_levels), dtype=self._compute_dtype)
+        if self._uniform_offers if offers_side else self._uniform_needs:
+            levels = int(self._col_count[0])
+            np.greater_equal(
+                slab[:, :, None],
+                self._upper.reshape(self._n_lev, levels),
+                out=out.reshape(rows, self._n_lev, levels),
+            )
+        else:
+            values = np.repeat(slab, self._col_count, axis=1)  # one column per level
+            np.greater_equal(values[:, therm], self._upper[therm], out=out[:, therm])
+            r = out[:, ramp]
+            np.subtract(values[:, ramp], self._lower[ramp], out=r)
+            np.clip(r, 0, self._delta[ramp], out=r)
+        if not np.all(scale == 1):
+            np.multiply(out, scale, out=out)
+        return out
 
     # ---------------------------------------------------------------- computing blocks
 
@@ -698,13 +833,14 @@ class ComplementarityKernel:
             or out.dtype != self.dtype
             or not out.flags.c_contiguous
         ):
+            got = getattr(out, "dtype", type(out).__name__)
             raise InputError(
-                f"out must be a C-contiguous {self.dtype} array of shape {shape}; got "
-                f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}"
+                f"out must be a C-contiguous {self.dtype} array of shape {shape}; "
+                f"got {got} of shape {getattr(out, 'shape', None)}"
             )
         if out.size == 0:
             return out
-        step = _ROWS_PER_STEP
+        step = self._step
         for start in range(row_start, row_stop, step):
             stop = min(row_stop, start + step)
             self._compute(start, stop, out[start - row_start : stop - row_start])
@@ -723,9 +859,7 @@ class ComplementarityKernel:
 
     def _compute(self, start: int, stop: int, out: FloatArray) -> None:
         if self.n_levels:
-            slab = self._slab_range(self._offers, start, stop)
-            a = np.empty((stop - start, self.n_levels), dtype=self._compute_dtype)
-            self._encode(slab, a, offers_side=True)
+            a = self._encode(self._slab(self._offers, slice(start, stop)), offers_side=True)
             if self.packed:
                 assert self._row_bounds is not None
                 self._packed_product(a, self._row_bounds[start:stop], out)
@@ -733,9 +867,16 @@ class ComplementarityKernel:
                 self._plain_product(a, out)
         else:
             out[...] = 0
-        for s in range(0, stop - start, _DIRECT_ROWS):
-            e = min(stop - start, s + _DIRECT_ROWS)
-            self._add_direct(start + s, start + e, out[s:e])
+        if self._direct:
+            m = self.shape[1]
+
+            def direct_rows(lo: int, hi: int) -> None:
+                for s in range(lo, hi, self._direct_rows):
+                    e = min(hi, s + self._direct_rows)
+                    self._add_direct(start + s, start + e, out[s:e])
+
+            rows = self._direct_rows
+            _in_parallel(direct_rows, stop - start, rows, m * self._direct_density)
 
     def _plain_product(self, a: FloatArray, out: FloatArray) -> None:
         """``out = A · Bᵀ`` in the result dtype (no packing)."""
@@ -780,7 +921,11 @@ class ComplementarityKernel:
             np.multiply(out, 1.0 / self._scale_factor, out=out)
 
     def _pack_multiply(self, a: F32, width: int, out: FloatArray, rows: IntArray | None) -> None:
-        """Packed product of the rows ``a`` into ``out`` rows ``rows`` (``None``: all, in order)."""
+        """Packed product of the rows ``a`` into ``out`` rows ``rows`` (``None``: all, in order).
+
+        Row ``t·q + i`` of ``a`` goes to slot ``t`` of packed row ``i``; slot ``t`` of packed
+        rows ``a0:a1`` therefore lands in the consecutive rows ``t·q + a0 : t·q + a1``.
+        """
         r = a.shape[0]
         p = _SIGNIFICAND_BITS // width
         q = -(-r // p)
@@ -791,48 +936,50 @@ class ComplementarityKernel:
             for t in range(p):
                 part = a[t * q : (t + 1) * q]
                 packed[: part.shape[0]] += part * np.float32(2.0 ** (width * t))
-        x = packed @ self._b.T  # (q, m'), exact: every partial sum is a whole number < 2**24
-        m_eff = x.shape[1]
-        direct = rows is None and self._columns is None
-        chunk = _UNPACK_ROWS
-        t1 = np.empty((chunk, m_eff), dtype=np.float32)
-        t2 = np.empty((chunk, m_eff), dtype=np.float32)
-        scratch = None if direct else np.empty((p, chunk, m_eff), dtype=self.dtype)
-        for a0 in range(0, q, chunk):
-            a1 = min(q, a0 + chunk)
-            h = a1 - a0
-            # Destination rows of slot t: t*q + a0 .. t*q + a1, clipped to r.
-            spans = [(t * q + a0, min(r, t * q + a1)) for t in range(p)]
-            dests: list[FloatArray] = []
-            for t, (d0, d1) in enumerate(spans):
-                if direct and d1 - d0 == h:
-                    dests.append(out[d0:d1])
-                else:
-                    if scratch is None:
-                        scratch = np.empty((p, chunk, m_eff), dtype=self.dtype)
-                    dests.append(scratch[t, :h])
-            _unpack(x[a0:a1], width, dests, t1[:h], t2[:h])
-            for t, (d0, d1) in enumerate(spans):
-                if d1 <= d0:
-                    continue
-                dest = dests[t]
-                if direct and d1 - d0 == h:
-                    continue
-                values = dest[: d1 - d0]
-                if rows is None:
-                    if self._columns is None:
-                        out[d0:d1] = values
+        in_place = rows is None and self._columns is None
+        columns = self._columns
+        m_eff = self._b.shape[0]
+        if in_place and out.dtype == np.float32:
+            # The packed product lives in the rows of slot 0 of ``out`` itself: each chunk is
+            # read (converted to int32) before its slot-0 rows are written, and BLAS takes
+            # the first page faults of the output on its threads.
+            x = out[:q]
+            np.matmul(packed, self._b.T, out=x)
+        else:
+            x = packed @ self._b.T
+        # x is (q, m'), exact: every partial sum is a whole number below 2**24.
+
+        def unpack_rows(lo: int, hi: int) -> None:
+            chunk = min(_UNPACK_ROWS, hi - lo)
+            ints = np.empty((chunk, m_eff), dtype=np.int32)
+            scratch = np.empty((p, chunk, m_eff), dtype=self.dtype)
+            for a0 in range(lo, hi, chunk):
+                a1 = min(hi, a0 + chunk)
+                h = a1 - a0
+                spans = [(t * q + a0, min(r, t * q + a1)) for t in range(p)]
+                full = [in_place and d1 - d0 == h for d0, d1 in spans]
+                dests = [
+                    out[d0:d1] if full[t] else scratch[t, :h] for t, (d0, d1) in enumerate(spans)
+                ]
+                _unpack(x[a0:a1], width, dests, ints[:h])
+                for t, (d0, d1) in enumerate(spans):
+                    if full[t] or d1 <= d0:
+                        continue
+                    values = dests[t][: d1 - d0]
+                    if rows is None:
+                        if columns is None:
+                            out[d0:d1] = values
+                        else:
+                            out[d0:d1, columns] = values
+                    elif columns is None:
+                        out[rows[d0:d1]] = values
                     else:
-                        out[d0:d1, self._columns] = values
-                elif self._columns is None:
-                    out[rows[d0:d1]] = values
-                else:
-                    out[np.ix_(rows[d0:d1], self._columns)] = values
+                        out[np.ix_(rows[d0:d1], columns)] = values
+
+        _in_parallel(unpack_rows, q, _UNPACK_ROWS, p * m_eff)
 
     def _add_direct(self, start: int, stop: int, out: FloatArray) -> None:
         """Add the direct categories' terms for offer rows ``start:stop`` into ``out``."""
-        if not self._direct:
-            return
         o = self._offers
         m = self.shape[1]
         flat = out.reshape(-1)
@@ -843,31 +990,45 @@ class ComplementarityKernel:
             i0, i1 = np.searchsorted(crow, [start, stop])
             if i0 == i1:
                 continue
-            terms = np.minimum.outer(self._offer_cval[lo + i0 : lo + i1], need_vals)
+            terms = np.minimum.outer(self._offer_cval[lo + i0 : lo + i1], need_vals).ravel()
             if weight != 1.0:
                 np.multiply(terms, dt(weight), out=terms)
-            index = (crow[i0:i1] - start)[:, None] * m + need_rows
-            flat[index] += terms
+            index = ((crow[i0:i1] - start) * m)[:, None] + need_rows
+            np.add.at(flat, index.ravel(), terms)  # one gather-add-scatter pass
 
 
-def _unpack(x: F32, width: int, dests: list[FloatArray], t1: F32, t2: F32) -> None:
+def _in_parallel(task: Callable[[int, int], None], total: int, unit: int, cost: float) -> None:
+    """Run ``task(lo, hi)`` over ``range(total)``, split in two on two threads if worth it.
+
+    ``cost`` is the work per index (elements touched); the split is aligned to ``unit``.
+    The parts write disjoint output rows, so the result does not depend on the split.
+    """
+    threads = min(_THREADS, os.cpu_count() or 1)
+    if threads < 2 or total * cost < _PARALLEL_MIN_WORK or total < 2 * unit:
+        task(0, total)
+        return
+    mid = -(-total // (2 * unit)) * unit
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(task, mid, total)
+        task(0, mid)
+        other.result()
+
+
+def _unpack(x: F32, width: int, dests: list[FloatArray], scratch: npt.NDArray[np.int32]) -> None:
     """Split packed rows ``x = Σ_t 2**(width·t) · s_t`` into ``dests[t] = s_t``, exactly.
 
-    Every value is a whole number below ``2**24``; ``floor(x · 2**-k)`` and the products by
-    powers of two are exact in float32, so the peeling is exact.
+    Every value of ``x`` is a whole number below ``2**24``, so its conversion to int32 is
+    exact; the slots are then masked and shifted out, converted to float on writing.
     """
     p = len(dests)
     if p == 1:
         np.copyto(dests[0], x)
         return
-    rem = x
-    for t in range(p - 1, 0, -1):
-        np.multiply(rem, np.float32(2.0 ** (-width * t)), out=t1)
-        np.floor(t1, out=dests[t])
-        np.multiply(dests[t], np.float32(2.0 ** (width * t)), out=t1, casting="same_kind")
-        target = dests[0] if t == 1 else t2
-        np.subtract(rem, t1, out=target)
-        rem = t2
+    np.copyto(scratch, x, casting="unsafe")
+    mask = (1 << width) - 1
+    for t in range(p - 1):
+        np.bitwise_and(scratch, mask, out=dests[t])
+        np.right_shift(scratch, width, out=scratch if t < p - 2 else dests[p - 1])
 
 
 def complementarity(

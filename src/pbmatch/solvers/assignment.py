@@ -26,7 +26,7 @@ import numpy as np
 
 from pbmatch._status import ERROR, OPTIMAL, Status
 from pbmatch.solvers.problem import Backend, BackendResult, MatchProblem, empty_result
-from pbmatch.solvers.scaling import Scaling, max_safe_cost, scale_scores
+from pbmatch.solvers.scaling import PRICE_ROOM, Scaling, max_safe_cost, scale_scores
 from pbmatch.solvers.status import map_status
 
 __all__ = ["BACKEND", "MAX_ARCS", "solve", "unsupported"]
@@ -113,7 +113,8 @@ def solve(problem: MatchProblem) -> BackendResult:
     weights = _weights(problem)
     k = weights.shape[0]
     # Dense input: `weights` is ours and not needed afterwards, so scaling may overwrite it.
-    max_cost = max_safe_cost(k + 1)
+    # Its overflow bound, and room for exact dual prices (only binds below ~60 x 60).
+    max_cost = max(1, min(max_safe_cost(k + 1), PRICE_ROOM // (n + m + 1)))
     costs, scaling = scale_scores(
         weights.reshape(-1),
         max_cost=max_cost,

@@ -24,13 +24,14 @@ more), which also keeps every sum far from int64 overflow.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from pbmatch._status import ERROR, INFEASIBLE, OPTIMAL, WITH_SOLUTION
+from pbmatch._status import ERROR, INFEASIBLE, OPTIMAL, WITH_SOLUTION, Status
 from pbmatch.solvers.problem import Backend, BackendResult, MatchProblem, empty_result
 from pbmatch.solvers.scaling import max_safe_cost, scale_scores
 from pbmatch.solvers.status import map_status
 
-__all__ = ["BACKEND", "solve", "unsupported"]
+__all__ = ["BACKEND", "solve", "solve_network", "unsupported"]
 
 _SOLVER = "SimpleMinCostFlow"
 _INT32_MAX = (1 << 31) - 1
@@ -107,22 +108,68 @@ def solve(problem: MatchProblem) -> BackendResult:
     if p + n + m + 1 > _INT32_MAX:
         return empty_result(ERROR, f"{p} candidate pairs are more arcs than {_SOLVER} indexes")
 
-    lmin, rmin = problem.left_min, problem.right_min
     lcap = np.minimum(problem.left_capacity, deg_row)
     rcap = np.minimum(problem.right_capacity, deg_col)
-    total = min(int(lcap.sum()), int(rcap.sum()))  # >= sum(lmin), sum(rmin) after _precheck
-    source, sink = n + m, n + m + 1
     # SimpleMinCostFlow adds its own source and sink: n + m + 4 nodes, costs scaled by n + m + 5.
     max_cost = max_safe_cost(n + m + 5)
     costs, scaling = scale_scores(values, max_cost=max_cost, negate=True)
+    status, message, flows = solve_network(
+        rows, cols, costs, lcap, rcap, problem.left_min, problem.right_min
+    )
+    if flows is None:
+        if status == INFEASIBLE:
+            message = f"left_min/right_min cannot all be met at once ({message})"
+        elif status == ERROR:
+            message = f"{message}, with integer costs within +-{max_cost}; a solver failure"
+        return empty_result(status, message, scaling=scaling)
+    chosen = np.flatnonzero(flows)
+    return BackendResult(rows[chosen], cols[chosen], values[chosen], status, message, scaling)
 
+
+def solve_network(
+    rows: npt.NDArray[np.intp],
+    cols: npt.NDArray[np.intp],
+    costs: npt.NDArray[np.int64],
+    lcap: npt.NDArray[np.int64],
+    rcap: npt.NDArray[np.int64],
+    lmin: npt.NDArray[np.int64],
+    rmin: npt.NDArray[np.int64],
+    pair_capacity: npt.NDArray[np.int64] | None = None,
+) -> tuple[Status, str, npt.NDArray[np.int64] | None]:
+    """Solve the network of the module notes for integer pair ``costs`` (to minimise).
+
+    Parameters
+    ----------
+    rows, cols : ndarray of int
+        The pairs (arcs row -> column), at least one.
+    costs : ndarray of int64
+        Their costs, within :func:`~pbmatch.solvers.scaling.max_safe_cost` of ``n + m + 5``.
+    lcap, rcap, lmin, rmin : ndarray of int64
+        Capacities and minimums, ``0 <= min <= cap``, each capacity at most the number of
+        pairs at its row or column (or the size of the other side), so sums cannot overflow.
+    pair_capacity : ndarray of int64, optional
+        Most units on each pair (default 1).
+
+    Returns
+    -------
+    status, message, flows
+        The mapped status, the solver's status words and, with a solution, the flow on each
+        pair (None otherwise).
+    """
+    n, m = lcap.size, rcap.size
+    p = rows.size
+    total = min(int(lcap.sum()), int(rcap.sum()))
+    if total < int(lmin.sum()) or total < int(rmin.sum()):
+        return INFEASIBLE, f"{_SOLVER} not called: the minimums exceed the capacities", None
+    source, sink = n + m, n + m + 1
     row_ids = np.arange(n, dtype=np.int32)
     col_ids = np.arange(n, n + m, dtype=np.int32)
     tails = np.concatenate([rows.astype(np.int32), np.full(n, source, np.int32), col_ids, [source]])
     heads = np.concatenate(
         [(cols + n).astype(np.int32), row_ids, np.full(m, sink, np.int32), [sink]]
     )
-    capacities = np.concatenate([np.ones(p, np.int64), lcap - lmin, rcap - rmin, [total]])
+    pair_cap = np.ones(p, np.int64) if pair_capacity is None else pair_capacity
+    capacities = np.concatenate([pair_cap, lcap - lmin, rcap - rmin, [total]])
     unit_costs = np.zeros(tails.size, dtype=np.int64)
     unit_costs[:p] = costs
     supplies = np.concatenate(
@@ -141,13 +188,9 @@ def solve(problem: MatchProblem) -> BackendResult:
     solver.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int32), supplies)
     status, message = map_status(_SOLVER, solver.solve())
     if status not in WITH_SOLUTION:
-        if status == INFEASIBLE:
-            message = f"left_min/right_min cannot all be met at once ({message})"
-        elif status == ERROR:
-            message = f"{message}, with integer costs within +-{max_cost}; a solver failure"
-        return empty_result(status, message, scaling=scaling)
-    chosen = np.flatnonzero(solver.flows(np.arange(p, dtype=np.int32)) > 0)
-    return BackendResult(rows[chosen], cols[chosen], values[chosen], status, message, scaling)
+        return status, message, None
+    flows = np.asarray(solver.flows(np.arange(p, dtype=np.int32)), dtype=np.int64)
+    return status, message, flows
 
 
 BACKEND = Backend(name="flow", unsupported=unsupported, solve=solve)

@@ -109,6 +109,8 @@ class BackendResult:
     message: str
     scaling: Scaling | None = None
     diagnosis: Any = None
+    certificate: Any = None
+    """A :class:`pbmatch.solvers.certified.Certificate` when the backend proved optimality."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ import numpy.typing as npt
 __all__ = [
     "INT64_MAX",
     "NEGLIGIBLE",
+    "PRICE_ROOM",
     "Scaling",
     "choose_scale",
     "count_merged",
@@ -53,6 +54,11 @@ __all__ = [
 INT64_MAX = (1 << 63) - 1
 NEGLIGIBLE = 1e-9
 """A resolution at most this fraction of the largest score loses nothing worth a warning."""
+PRICE_ROOM = 1 << 57
+"""Largest cost magnitude times nodes for which pbmatch's own dual prices
+(:mod:`pbmatch.solvers.duals`, ``|price| <= 4 x nodes x cost``) stay exact in int64 with room
+to add two. :func:`max_safe_cost` of ``nodes + 4`` already keeps below it, except on tiny
+problems with the cap of ``2**53``; backends that want a certificate take the smaller."""
 _FLOAT_EXACT_INT = 1 << 53
 
 

@@ -1,0 +1,1210 @@
+"""The ``certified`` backend: exact b-matching from sparse candidates, with a proof of optimality.
+
+A dense ``n x m`` problem is solved on a few candidate pairs, then every other pair is *priced*
+against dual prices of that solution; pairs that could improve it join the candidates and the
+problem is solved again, until none can (column generation for the b-matching LP).
+
+The loop
+--------
+1. Candidates: given (rows, cols, scores), or the top ``k`` pairs of every row and of every
+   column (:func:`dense_candidates`, :func:`block_candidates`). Only useful pairs are kept: a
+   pair is useful when it is allowed, its row and column have capacity > 0, and its score is
+   > 0 or its row or column has a minimum (any other pair can be dropped from any solution
+   without loss, see :meth:`~pbmatch.solvers.problem.MatchProblem.candidate_pairs`).
+2. Scale the candidates' scores to integer gains ``g = round(score * scale)``
+   (:mod:`pbmatch.solvers.scaling`, one power-of-two scale for every pair, never truncated).
+3. Solve the candidate problem exactly with OR-Tools: ``SimpleLinearSumAssignment`` when it is a
+   square 1:1 problem without minimums (a perfect matching of the candidates, several times
+   faster), else ``SimpleMinCostFlow`` (:func:`pbmatch.solvers.flow.solve_network`).
+4. Dual prices ``u`` (rows) and ``v`` (columns) of the solution by shortest paths in its residual
+   graph (:func:`pbmatch.solvers.duals.compute_duals`), re-checked condition by condition
+   (:func:`~pbmatch.solvers.duals.dual_violations`). A perfect matching that is not optimal
+   for optional pairs shows as a negative cycle, and min-cost flow solves it instead.
+5. Price every pair block by block: a useful pair that is not a candidate *violates* when
+   ``round(score * scale) > u_i + v_j`` (its reduced gain is positive). Violators join the
+   candidates; candidate scores are checked against the blocks on the way. Stop when a full
+   pass finds none, else go to 2.
+
+What is proved
+--------------
+When the loop stops, ``certified`` is True and the returned pairs are optimal for the *full*
+dense problem with every score replaced by its rounded gain: the prices satisfy complementary
+slackness with the solution on every candidate pair (step 4) and on every other useful pair
+(step 5), so with arc duals ``w_e = max(0, g_e - u_i - v_j)`` they form a dual solution of the
+b-matching LP over all useful pairs whose value equals the solution's total gain; by weak
+duality no solution, even fractional, gains more. The signs of the prices carry the
+capacities and the minimums (a positive price only at a full row or column, a negative one only
+at a row or column at its minimum), which is why the test ``g_e > u_i + v_j`` is the exact
+LP-dual condition with optional pairs, capacities and minimums. Pairs that are not useful
+(score <= 0, no minimum at either end) are left out by the exchange argument of step 1.
+
+In true scores the total is within ``resolution x F`` of the optimum, ``F`` the most pairs a
+solution can have, since each gain is within ``resolution / 2`` of its score; ``bound`` is an
+upper bound on the true optimum, ``sum(g) * resolution + F * resolution / 2``. With integer
+scores that fit (``resolution`` None) the proof is exact.
+
+Prices are int64 and exact. The pricing pass first keeps the pairs with
+``score >= (u_i + v_j + 1/2) * resolution`` in floats (exact while the prices stay below
+``2**50``, as they do for the solver's overflow-safe costs on all but tiny problems; otherwise
+with a margin that makes it a superset), then re-checks those in int64.
+
+The same machinery certifies the answer of any other backend (:func:`certify`): the solution
+is known, so only the prices are computed and every pair priced (no re-solve), and a sparse
+input needs no pricing at all (every allowed pair is a candidate).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pbmatch._status import ERROR, INFEASIBLE, OPTIMAL, WITH_SOLUTION, Status
+from pbmatch.exceptions import InputError
+from pbmatch.solvers.duals import FAR, Duals, compute_duals, dual_violations
+from pbmatch.solvers.problem import Backend, BackendResult, MatchProblem, empty_result
+from pbmatch.solvers.scaling import (
+    PRICE_ROOM,
+    Scaling,
+    choose_scale,
+    max_safe_cost,
+    scale_scores,
+)
+
+__all__ = [
+    "BACKEND",
+    "DEFAULT_K",
+    "Certificate",
+    "ScoreSource",
+    "block_candidates",
+    "certify",
+    "dense_candidates",
+    "solve",
+    "solve_certified",
+    "unsupported",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+BlockFn = Callable[[int, int], Any]
+PairFn = Callable[[Any, Any], Any]
+
+DEFAULT_K = 4
+"""Candidates per row and per column picked from a dense matrix."""
+BLOCK_ELEMENTS = 1 << 20
+"""Pairs priced at a time (8 MB of float64 scores)."""
+_FLOAT_EXACT = 1 << 53
+_EXACT_PRICE = 1 << 50
+_CLIP = float(1 << 61)
+_SOLVER_LSA = "SimpleLinearSumAssignment"
+
+
+# --- where scores come from --------------------------------------------------------------------
+
+
+class ScoreSource:
+    """Rows of a score matrix: a dense array, a ``block(start, stop)`` callback, or sparse pairs.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(n_rows, n_cols)``.
+    dense : ndarray, optional
+        The whole matrix (float64, or int64 within ``2**53``); ``-inf`` forbids a pair.
+    block : callable, optional
+        ``block(start, stop)`` returns rows ``start:stop`` as a float array of shape
+        ``(stop - start, n_cols)``; ``-inf`` forbids a pair.
+    sparse : (rows, cols, values), optional
+        The allowed pairs, sorted by row then column (every other pair is forbidden).
+    rows_per_block : int, optional
+        Rows per call; default about :data:`BLOCK_ELEMENTS` pairs.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        dense: npt.NDArray[Any] | None = None,
+        block: BlockFn | None = None,
+        sparse: tuple[Any, Any, Any] | None = None,
+        rows_per_block: int | None = None,
+    ) -> None:
+        if sum(x is not None for x in (dense, block, sparse)) != 1:
+            raise ValueError("give exactly one of dense, block and sparse")
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dense = dense
+        self._block = block
+        self._sparse = sparse
+        m = self.shape[1]
+        self.rows_per_block = rows_per_block or max(1, BLOCK_ELEMENTS // max(m, 1))
+        self.calls = 0
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when the source lists its allowed pairs (nothing else to price)."""
+        return self._sparse is not None
+
+    def block(self, start: int, stop: int) -> F64:
+        """Rows ``start:stop`` as a C-contiguous float64 array.
+
+        Raises
+        ------
+        InputError
+            A callback returned the wrong shape, NaN or ``+inf``.
+        """
+        self.calls += 1
+        n_cols = self.shape[1]
+        if self.dense is not None:
+            out = self.dense[start:stop]
+            return out if out.dtype == np.float64 else out.astype(np.float64)
+        if self._sparse is not None:
+            rows, cols, values = self._sparse
+            lo, hi = np.searchsorted(rows, [start, stop])
+            dense = np.full((stop - start, n_cols), -np.inf)
+            dense[rows[lo:hi] - start, cols[lo:hi]] = values[lo:hi]
+            return dense
+        assert self._block is not None
+        out = np.ascontiguousarray(self._block(start, stop), dtype=np.float64)
+        if out.shape != (stop - start, n_cols):
+            raise InputError(
+                f"block({start}, {stop}) returned shape {out.shape}; "
+                f"expected {(stop - start, n_cols)}"
+            )
+        top = out.max() if out.size else 0.0
+        if not top < np.inf:  # NaN or +inf somewhere
+            bad = ~(out < np.inf)
+            i, j = np.unravel_index(int(np.argmax(bad)), out.shape)
+            raise InputError(
+                f"block({start}, {stop}) gave score {out[i, j]} for pair ({start + i}, {j}); "
+                "scores must be finite, or -inf to forbid a pair"
+            )
+        return out
+
+    def row(self, i: int) -> F64:
+        """Row ``i`` (every column), ``-inf`` where forbidden."""
+        out: F64 = self.block(i, i + 1)[0]
+        return out
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The consecutive ``(start, stop)`` row ranges of one pass."""
+        n, step = self.shape[0], self.rows_per_block
+        return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+# --- initial candidates ------------------------------------------------------------------------
+
+
+def _kth_of_groups(groups: F64, k: int, axis: int = 1) -> F64:
+    """Along ``axis`` of ``groups``, the ``k``-th largest entry (``-inf`` if there are fewer)."""
+    width = groups.shape[axis]
+    if k > width:
+        return np.full(groups.shape[1 - axis], -np.inf)
+    kth: F64 = np.take(np.partition(groups, width - k, axis=axis), width - k, axis=axis)
+    return kth
+
+
+def _group_max(a: F64, n_groups: int, axis: int) -> F64:
+    """Elementwise max of ``n_groups`` consecutive slices of ``a`` along ``axis``.
+
+    Entry ``t`` of the result is the max over the positions ``t, t + w, t + 2w, ...`` along
+    ``axis`` (``w`` the slice width), so every entry of ``a`` is in exactly one group.
+    """
+    size = a.shape[axis]
+    width = -(-size // n_groups)
+
+    def take(start: int, stop: int) -> F64:
+        return a[:, start:stop] if axis == 1 else a[start:stop]
+
+    out = np.array(take(0, width), dtype=np.float64)
+    for start in range(width, size, width):
+        part = take(start, min(start + width, size))
+        sub = out[:, : part.shape[1]] if axis == 1 else out[: part.shape[0]]
+        np.maximum(sub, part, out=sub)
+    return out
+
+
+def _useful_thresholds(
+    t_row: F64, t_col: F64, lcap: I64, rcap: I64, lmin: I64, rmin: I64
+) -> tuple[F64, F64]:
+    """Thresholds that also exclude useless pairs (score <= 0 at a row or column with no minimum,
+    forbidden pairs, and rows or columns with capacity 0)."""
+    tiny = np.nextafter(0.0, 1.0)
+    lowest = -np.finfo(np.float64).max
+    t_row = np.where(lmin > 0, np.maximum(t_row, lowest), np.maximum(t_row, tiny))
+    t_col = np.where(rmin > 0, np.maximum(t_col, lowest), np.maximum(t_col, tiny))
+    return np.where(lcap > 0, t_row, np.inf), np.where(rcap > 0, t_col, np.inf)
+
+
+def _mask_pairs(source: ScoreSource, t_row: F64, t_col: F64) -> tuple[I64, I64, F64]:
+    """Pairs with ``score >= t_row[i]`` or ``score >= t_col[j]``, sorted by row then column."""
+    m = source.shape[1]
+    out_r, out_c, out_s = [], [], []
+    for start, stop in source.ranges():
+        b = source.block(start, stop)
+        hit = np.flatnonzero((b >= t_row[start:stop, None]) | (b >= t_col[None, :]))
+        out_r.append(hit // m + start)
+        out_c.append(hit % m)
+        out_s.append(b.reshape(-1)[hit])
+    return _cat(out_r, np.int64), _cat(out_c, np.int64), _cat(out_s, np.float64)
+
+
+def _cat(parts: list[Any], dtype: Any) -> Any:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+def dense_candidates(
+    scores: npt.NDArray[Any],
+    k: int,
+    lcap: I64,
+    rcap: I64,
+    lmin: I64,
+    rmin: I64,
+) -> tuple[I64, I64, F64, F64, F64]:
+    """The useful pairs among the top ``k`` of every row and every column of a dense matrix.
+
+    Each row's threshold is the ``k``-th largest of the maxima of 8 interleaved column groups
+    (one vectorised pass, no sort of the whole row): at least the row's top ``k`` pairs pass,
+    and at most ``8 k``. The same for columns with row groups. Sorted by row then column.
+
+    Returns ``rows, cols, scores`` and the thresholds ``row_bound``, ``col_bound``: every
+    useful pair left out scores below both of its row's and its column's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = np.array([[5.0, 1.0, 0.5], [4.0, 3.0, -np.inf]])
+    >>> one, zero = np.ones(2, np.int64), np.zeros(2, np.int64)
+    >>> r, c, v, *_ = dense_candidates(s, 1, one, np.ones(3, np.int64), zero, np.zeros(3, np.int64))
+    >>> list(zip(r.tolist(), c.tolist()))
+    [(0, 0), (0, 2), (1, 0), (1, 1)]
+    """
+    n, m = scores.shape
+    s = scores if scores.dtype == np.float64 else scores.astype(np.float64)
+    if n == 0 or m == 0:
+        z = np.zeros(0, np.int64)
+        return z, z.copy(), np.zeros(0), np.full(n, -np.inf), np.full(m, -np.inf)
+    t_row = _kth_of_groups(_group_max(s, 8, axis=1), k)
+    t_col = _kth_of_groups(_group_max(s, 8, axis=0), k, axis=0)
+    t_row, t_col = _useful_thresholds(t_row, t_col, lcap, rcap, lmin, rmin)
+    return (*_mask_pairs(ScoreSource((n, m), dense=s), t_row, t_col), t_row, t_col)
+
+
+def block_candidates(
+    source: ScoreSource, k: int, lcap: I64, rcap: I64, lmin: I64, rmin: I64
+) -> tuple[I64, I64, F64, F64, F64]:
+    """:func:`dense_candidates` through ``source.block``, in one pass: the exact top ``k``.
+
+    Each block gives its rows' ``k`` best pairs (``argpartition``) and updates every column's
+    ``k`` best so far. Returns the useful pairs among both, sorted, and the ``k``-th best score
+    of every row and column as bounds on the pairs left out (``-inf`` when a row or column
+    has at most ``k`` pairs).
+    """
+    n, m = source.shape
+    if n == 0 or m == 0:
+        z = np.zeros(0, np.int64)
+        return z, z.copy(), np.zeros(0), np.full(n, -np.inf), np.full(m, -np.inf)
+    kr, kc = min(k, m), min(k, n)
+    t_row = np.full(n, -np.inf)
+    best = np.full((kc, m), -np.inf)  # each column's kc best so far, and their rows
+    best_rows = np.zeros((kc, m), dtype=np.int64)
+    out_r, out_c, out_s = [], [], []
+    cols = np.arange(m)
+    for start, stop in source.ranges():
+        b = source.block(start, stop)
+        top = np.argpartition(b, m - kr, axis=1)[:, m - kr :]
+        values = np.take_along_axis(b, top, axis=1)
+        if kr == k:
+            t_row[start:stop] = values.min(axis=1)
+        out_r.append(np.repeat(np.arange(start, stop, dtype=np.int64), kr))
+        out_c.append(top.reshape(-1).astype(np.int64))
+        out_s.append(values.reshape(-1))
+        stacked = np.concatenate([best, b], axis=0)
+        stacked_rows = np.concatenate(
+            [best_rows, np.broadcast_to(np.arange(start, stop)[:, None], b.shape)], axis=0
+        )
+        keep = np.argpartition(stacked, stacked.shape[0] - kc, axis=0)[-kc:]
+        best = np.take_along_axis(stacked, keep, axis=0)
+        best_rows = np.take_along_axis(stacked_rows, keep, axis=0)
+    t_col = best.min(axis=0) if kc == k else np.full(m, -np.inf)
+    r = np.concatenate([*out_r, best_rows.reshape(-1)])
+    c = np.concatenate([*out_c, np.tile(cols, kc)])
+    v = np.concatenate([*out_s, best.reshape(-1)])
+    finite = v > -np.inf
+    return r[finite], c[finite], v[finite], t_row, t_col
+
+
+# --- the certificate ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Certificate:
+    """What the certified solve proved, and what :mod:`pbmatch.explain` needs.
+
+    Attributes
+    ----------
+    certified : bool
+        True when every useful pair of the full matrix was priced out (see the module notes).
+    rounds : int
+        Solve-and-price rounds.
+    priced : int
+        Pairs priced over all rounds (the non-candidates of each full pass).
+    scale : float
+        ``gain = round(score * scale)``.
+    duals : Duals or None
+        Row and column prices in gains.
+    bound : float or None
+        An upper bound on the best total of true scores.
+    rows, cols, values, gains, chosen : ndarray
+        The final candidate pairs, their scores and gains, and which are chosen.
+    lcap, rcap, lmin, rmin : ndarray of int64
+        Capacities (clipped to the other side's size) and minimums.
+    source : ScoreSource
+        The full score matrix, for explanations.
+    """
+
+    certified: bool
+    rounds: int
+    priced: int
+    scale: float
+    duals: Duals | None
+    bound: float | None
+    rows: I64
+    cols: I64
+    values: F64
+    gains: I64
+    chosen: BoolArray
+    lcap: I64
+    rcap: I64
+    lmin: I64
+    rmin: I64
+    source: ScoreSource
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidate pairs in the last solve."""
+        return int(self.rows.size)
+
+
+def _useful(r: I64, c: I64, s: F64, lcap: I64, rcap: I64, lmin: I64, rmin: I64) -> BoolArray:
+    ok: BoolArray = (s > -np.inf) & (lcap[r] > 0) & (rcap[c] > 0)
+    ok &= (s > 0) | (lmin[r] > 0) | (rmin[c] > 0)
+    return ok
+
+
+def _max_cost(n: int, m: int) -> int:
+    # The flow solver's bound (SimpleMinCostFlow adds a source and a sink to n + m + 2 nodes),
+    # and room for exact int64 prices; the second only binds on tiny problems.
+    return max(1, min(max_safe_cost(n + m + 5), PRICE_ROOM // (n + m + 1)))
+
+
+def _solve_lsa(
+    n: int, rows: I64, cols: I64, gains: I64, keys: I64
+) -> tuple[Status, str, BoolArray | None]:
+    from pbmatch.solvers.assignment import _solve_assignment
+
+    mates, status, message = _solve_assignment(
+        rows.astype(np.int32), cols.astype(np.int32), -gains, n
+    )
+    if mates is None:
+        return status, message, None
+    chosen = np.zeros(rows.size, dtype=np.bool_)
+    chosen[np.searchsorted(keys, np.arange(n, dtype=np.int64) * n + mates)] = True
+    return status, message, chosen
+
+
+def _solve_flow(
+    rows: I64, cols: I64, gains: I64, lcap: I64, rcap: I64, lmin: I64, rmin: I64
+) -> tuple[Status, str, BoolArray | None]:
+    from pbmatch.solvers.flow import solve_network
+
+    n, m = lcap.size, rcap.size
+    deg_r = np.bincount(rows, minlength=n)
+    deg_c = np.bincount(cols, minlength=m)
+    status, message, flows = solve_network(
+        rows, cols, -gains, np.minimum(lcap, deg_r), np.minimum(rcap, deg_c), lmin, rmin
+    )
+    return status, message, None if flows is None else flows > 0
+
+
+def _solve_round(
+    rows: I64,
+    cols: I64,
+    gains: I64,
+    keys: I64,
+    caps: tuple[I64, I64, I64, I64],
+    square_one_to_one: bool,
+) -> tuple[Status, str, BoolArray | None, Duals | None]:
+    """Solve the candidate problem and find its prices."""
+    if square_one_to_one:
+        status, message, chosen = _solve_lsa(caps[0].size, rows, cols, gains, keys)
+        if chosen is not None:
+            duals = compute_duals(rows, cols, gains, chosen, *caps)
+            if duals is not None:
+                return status, message, chosen, duals
+    status, message, chosen = _solve_flow(rows, cols, gains, *caps)
+    if chosen is None:
+        return status, message, None, None
+    duals = compute_duals(rows, cols, gains, chosen, *caps)
+    if duals is None:
+        return ERROR, f"{message}, but its solution has a negative cycle", None, None
+    return status, message, chosen, duals
+
+
+def _top_per_group(group: I64, score: F64, q: int, n_groups: int) -> BoolArray:
+    """Mask of (about) the ``q`` highest ``score`` entries of each ``group``.
+
+    ``q`` rounds of "take each group's maximum" (no sort); ties may add a few more.
+    """
+    mask = np.zeros(group.size, dtype=np.bool_)
+    left = score.astype(np.float64, copy=True)
+    best = np.empty(n_groups, dtype=np.float64)
+    for _ in range(q):
+        best.fill(-np.inf)
+        np.maximum.at(best, group, left)
+        pick = (left == best[group]) & (left > -np.inf)
+        if not pick.any():
+            break
+        mask |= pick
+        left[pick] = -np.inf
+    return mask
+
+
+def _select(r: I64, c: I64, gap: F64, q: int, n: int, m: int) -> BoolArray:
+    """Partial pricing: the ``q`` largest ``gap`` of every row and of every column."""
+    if r.size <= q * min(n, m):
+        return np.ones(r.size, dtype=np.bool_)
+    return _top_per_group(r, gap, q, n) | _top_per_group(c, gap, q, m)
+
+
+def _thresholds(duals: Duals, scale: float) -> tuple[F64, F64, float]:
+    """Float row and column terms whose sum bounds ``(u_i + v_j + 1/2) * resolution`` from below.
+
+    Exact (margin 0) while ``|u|, |v| < 2**50``; otherwise a margin of one gain unit plus the
+    float error keeps the float test a superset of the exact one.
+    """
+    u, v = duals.u, duals.v
+    res = 1.0 / scale
+    live_u, live_v = u < FAR, v < FAR
+    top = max(int(np.abs(u[live_u]).max(initial=0)), int(np.abs(v[live_v]).max(initial=0)))
+    margin = 0.0 if top < _EXACT_PRICE else 2.0 * top * 2.0**-50 + 1.0
+    a = np.where(live_u, (u.astype(np.float64) - margin) * res, np.inf)
+    b = np.where(live_v, (v.astype(np.float64) + 0.5) * res, np.inf)
+    return a, b, margin
+
+
+def _excess(s: F64, scale: float, u: I64, v: I64) -> I64:
+    """Exact ``round(s * scale) - u - v`` in int64 (clipped far beyond any price)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = np.clip(np.rint(s * scale), -_CLIP, _CLIP).astype(np.int64)
+    out: I64 = g - (u + v)
+    return out
+
+
+def _price(
+    source: ScoreSource,
+    duals: Duals,
+    scale: float,
+    keys: I64,
+    values: F64,
+    need: tuple[BoolArray, BoolArray],
+    per_row: int,
+    exact: bool = False,
+) -> tuple[I64, I64, F64, BoolArray, int]:
+    """One pass: useful non-candidate pairs with a positive reduced gain ``g - u_i - v_j``.
+
+    Returns the ``per_row`` most violating pairs of every row and of every column (partial
+    pricing: enough for progress, few enough to keep the next solve small), which candidates
+    changed score (a callback's blocks are compared with ``values``, refreshed in place), and
+    how many pairs violate in all. With ``exact`` (the candidates' scores were used unscaled,
+    so the proof claims no rounding), a useful pair whose score is not a whole number of gains
+    also joins: the next round then scales, and reports its resolution.
+    """
+    n, m = source.shape
+    u, v = duals.u, duals.v
+    a, b, _ = _thresholds(duals, scale)
+    need_row, need_col = need
+    changed = np.zeros(values.size, dtype=np.bool_)
+    out_r, out_c, out_s, out_g = [], [], [], []
+    violating = 0
+    for start, stop in source.ranges():
+        blk = source.block(start, stop)
+        if source.dense is None:
+            _refresh(blk, start, stop, m, keys, values, changed)
+        over = blk >= a[start:stop, None] + b[None, :]
+        if exact:
+            scaled = blk * scale
+            live = (a[start:stop, None] < np.inf) & (b[None, :] < np.inf)
+            over |= (scaled != np.rint(scaled)) & (blk > -np.inf) & live
+        hit = np.flatnonzero(over)
+        if hit.size == 0:
+            continue
+        r = hit // m + start
+        c = hit % m
+        s = blk.reshape(-1)[hit]
+        excess = _excess(s, scale, u[r], v[c])
+        keep = excess > 0
+        if exact:
+            scaled_hit = s * scale
+            keep |= scaled_hit != np.rint(scaled_hit)
+            excess = np.maximum(excess, 1)
+        keep &= (s > 0) | need_row[r] | need_col[c]
+        keep &= ~_is_candidate(r * m + c, keys)
+        r, c, s = r[keep], c[keep], s[keep]
+        gap = excess[keep].astype(np.float64)
+        violating += r.size
+        top = _select(r - start, c, gap, per_row, stop - start, m)
+        out_r.append(r[top])
+        out_c.append(c[top])
+        out_s.append(s[top])
+        out_g.append(gap[top])
+    r, c = _cat(out_r, np.int64), _cat(out_c, np.int64)
+    s, gap = _cat(out_s, np.float64), _cat(out_g, np.float64)
+    top = _select(r, c, gap, per_row, n, m)
+    return r[top], c[top], s[top], changed, violating
+
+
+def _is_candidate(key: I64, keys: I64) -> BoolArray:
+    if keys.size == 0:
+        return np.zeros(key.size, dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+    found: BoolArray = keys[pos] == key
+    return found
+
+
+def _refresh(
+    blk: F64, start: int, stop: int, m: int, keys: I64, values: F64, changed: BoolArray
+) -> None:
+    """Compare the candidates in rows ``start:stop`` with the block; update ``values``."""
+    lo, hi = np.searchsorted(keys, [start * m, stop * m])
+    if hi > lo:
+        here = keys[lo:hi]
+        now = blk[here // m - start, here % m]
+        diff = now != values[lo:hi]
+        if diff.any():
+            changed[lo:hi] = diff
+            values[lo:hi] = now
+
+
+def _suspect_pairs(u: F64, v: F64, a: F64, b: F64, rows_per_chunk: int = 256) -> tuple[I64, I64]:
+    """All ``(i, j)`` with ``v[j] <= a[i]`` and ``u[i] <= b[j]``, without an ``n x m`` pass.
+
+    Columns are sorted by ``v``, so each row's possible columns are a prefix; rows are taken
+    in chunks of similar prefix length, and each chunk tests only its longest prefix.
+    """
+    n = u.size
+    col_order = np.argsort(v, kind="stable")
+    v_sorted, b_sorted = v[col_order], b[col_order]
+    reach = np.searchsorted(v_sorted, a, side="right")
+    row_order = np.argsort(reach, kind="stable")
+    out_r, out_c = [], []
+    for start in range(0, n, rows_per_chunk):
+        rows = row_order[start : start + rows_per_chunk]
+        width = int(reach[rows].max(initial=0))
+        if width == 0:
+            continue
+        hit = (v_sorted[None, :width] <= a[rows, None]) & (b_sorted[None, :width] >= u[rows, None])
+        ii, jj = np.nonzero(hit)
+        out_r.append(rows[ii].astype(np.int64))
+        out_c.append(col_order[jj].astype(np.int64))
+    return _cat(out_r, np.int64), _cat(out_c, np.int64)
+
+
+class _Scored:
+    """Exact scores of pairs already scored, as sorted runs of keys ``i * m + j``."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[I64, F64]] = []
+
+    def lookup(self, key: I64) -> F64:
+        """Known scores of ``key``, NaN where unknown."""
+        out = np.full(key.size, np.nan)
+        for keys, values in self.runs:
+            pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+            hit = keys[pos] == key
+            out[hit] = values[pos[hit]]
+        return out
+
+    def add(self, key: I64, values: F64) -> None:
+        order = np.argsort(key, kind="stable")
+        self.runs.append((key[order], values[order]))
+
+
+def _price_bounded(
+    bounded: tuple[F64, F64, PairFn],
+    duals: Duals,
+    scale: float,
+    keys: I64,
+    need: tuple[BoolArray, BoolArray],
+    per_row: int,
+    exact: bool,
+    scored: _Scored,
+) -> tuple[I64, I64, F64, int]:
+    """Pricing with bounds instead of a pass over every pair.
+
+    ``bounded = (row_bound, col_bound, pair_scores)``: every pair outside the initial
+    candidates scores at most ``row_bound[i]`` and at most ``col_bound[j]``. A pair can only
+    violate when ``min(row_bound[i], col_bound[j]) * scale > u_i + v_j``; those *suspects* are
+    found by :func:`_suspect_pairs` (with a margin that makes the float test a superset) and
+    scored exactly with ``pair_scores(rows, cols)``, once: ``scored`` keeps their scores for
+    the next rounds (the bounds do not change and the prices little, so the suspects of one
+    round are mostly those of the last). Returns the selected violators (as :func:`_price`),
+    and how many suspects there were.
+    """
+    row_bound, col_bound, pair_scores = bounded
+    m = col_bound.size
+    u = np.where(duals.u < FAR, duals.u.astype(np.float64), np.inf)
+    v = np.where(duals.v < FAR, duals.v.astype(np.float64), np.inf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        top_r, top_c = row_bound * scale, col_bound * scale
+        # Float slack: one gain unit plus the rounding of values below 2**63.
+        slack_r = 1.0 + 2.0**-50 * (np.abs(np.nan_to_num(top_r)) + np.abs(np.nan_to_num(u)))
+        slack_c = 1.0 + 2.0**-50 * (np.abs(np.nan_to_num(top_c)) + np.abs(np.nan_to_num(v)))
+        a = np.where(np.isfinite(u), top_r - u + slack_r, -np.inf)
+        b = np.where(np.isfinite(v), top_c - v + slack_c, -np.inf)
+    a = np.nan_to_num(a, nan=-np.inf)
+    b = np.nan_to_num(b, nan=-np.inf)
+    r, c = _suspect_pairs(
+        np.where(np.isfinite(u), u, np.inf), np.where(np.isfinite(v), v, np.inf), a, b
+    )
+    key = r * m + c
+    fresh = ~_is_candidate(key, keys)
+    r, c, key = r[fresh], c[fresh], key[fresh]
+    if r.size == 0:
+        return r, c, np.zeros(0), 0
+    s = scored.lookup(key)
+    unknown = np.isnan(s)
+    if unknown.any():
+        s[unknown] = np.asarray(pair_scores(r[unknown], c[unknown]), dtype=np.float64)
+        scored.add(key[unknown], s[unknown])
+    excess = _excess(s, scale, duals.u[r], duals.v[c])
+    keep = excess > 0
+    if exact:
+        scaled = s * scale
+        keep |= (scaled != np.rint(scaled)) & (scaled > u[r] + v[c])
+    keep &= (s > -np.inf) & ((s > 0) | need[0][r] | need[1][c])
+    suspects = int(r.size)
+    r, c, s, gap = r[keep], c[keep], s[keep], np.maximum(excess[keep], 1).astype(np.float64)
+    top = _select(r, c, gap, per_row, row_bound.size, m)
+    return r[top], c[top], s[top], suspects
+
+
+def _reader(source: ScoreSource) -> PairFn:
+    """Exact scores of listed pairs, read from ``source`` (a gather, or one block per row)."""
+
+    def read(rows: I64, cols: I64) -> F64:
+        if source.dense is not None:
+            return np.asarray(source.dense[rows, cols], dtype=np.float64)
+        out = np.empty(rows.size)
+        order = np.argsort(rows, kind="stable")
+        bounds = np.flatnonzero(np.diff(rows[order], prepend=-1, append=-1))
+        for lo, hi in itertools.pairwise(bounds):
+            idx = order[lo:hi]
+            out[idx] = source.row(int(rows[idx[0]]))[cols[idx]]
+        return out
+
+    return read
+
+
+def _bound(gains: I64, chosen: BoolArray, scaling: Scaling, most_pairs: int) -> float:
+    """Upper bound on the true optimum: total gain * resolution + F * resolution / 2."""
+    if scaling.resolution is None:
+        return math.fsum(gains[chosen].astype(np.float64).tolist())
+    res = Fraction(scaling.resolution)
+    exact = Fraction(int(gains[chosen].sum())) * res + Fraction(most_pairs) * res / 2
+    return math.nextafter(float(exact), math.inf)
+
+
+@dataclass
+class _Pool:
+    """The candidate pairs, kept sorted by row then column, without duplicates."""
+
+    rows: I64
+    cols: I64
+    values: F64
+    keys: I64
+    m: int
+
+    @classmethod
+    def build(cls, r: I64, c: I64, s: F64, m: int, useful: BoolArray) -> _Pool:
+        r, c, s = r[useful], c[useful], s[useful]
+        keys, first = np.unique(r * m + c, return_index=True)
+        return cls(r[first], c[first], s[first], keys, m)
+
+    def add(self, r: I64, c: I64, s: F64, caps: tuple[I64, I64, I64, I64]) -> None:
+        r = np.concatenate([self.rows, r])
+        c = np.concatenate([self.cols, c])
+        s = np.concatenate([self.values, s])
+        new = _Pool.build(r, c, s, self.m, _useful(r, c, s, *caps))
+        self.rows, self.cols, self.values, self.keys = new.rows, new.cols, new.values, new.keys
+
+
+def _price_feasible_bounded(
+    bounded: tuple[F64, F64, PairFn],
+    u: I64,
+    v: I64,
+    keys: I64,
+    need: tuple[BoolArray, BoolArray],
+    q: int,
+) -> tuple[I64, I64, F64]:
+    """Phase 1 pricing with bounds: suspects ``u_i + v_j < 0`` where the bounds allow a pair."""
+    row_bound, col_bound, pair_scores = bounded
+    n, m = row_bound.size, col_bound.size
+    uf, vf = u[:n].astype(np.float64), v[:m].astype(np.float64)
+    a = np.where((u[:n] < FAR) & (row_bound > -np.inf), -uf - 0.5, -np.inf)
+    b = np.where((v[:m] < FAR) & (col_bound > -np.inf), -vf - 0.5, -np.inf)
+    r, c = _suspect_pairs(uf, np.where(v[:m] < FAR, vf, np.inf), a, b)
+    keep = (need[0][r] | need[1][c]) & ~_is_candidate(r * m + c, keys)
+    r, c = r[keep], c[keep]
+    if r.size == 0:
+        return r, c, np.zeros(0)
+    s = np.asarray(pair_scores(r, c), dtype=np.float64).reshape(-1)
+    ok = s > -np.inf
+    r, c, s = r[ok], c[ok], s[ok]
+    gap = -(uf[r] + vf[c])
+    top = _select(r, c, gap, q, n, m)
+    return r[top], c[top], s[top]
+
+
+def _price_feasible(
+    source: ScoreSource, u: I64, v: I64, keys: I64, need: tuple[BoolArray, BoolArray], q: int
+) -> tuple[I64, I64, F64]:
+    """Phase 1 pricing: allowed non-candidate pairs with a minimum at an end and ``u + v < 0``."""
+    n, m = source.shape
+    need_row, need_col = need
+    a = np.where(u[:n] < FAR, u[:n].astype(np.float64), np.inf)
+    b = np.where(v[:m] < FAR, v[:m].astype(np.float64), np.inf)
+    out_r, out_c, out_s, out_g = [], [], [], []
+    for start, stop in source.ranges():
+        blk = source.block(start, stop)
+        thr = a[start:stop, None] + b[None, :]
+        hit = np.flatnonzero((thr < 0) & (blk > -np.inf))
+        if hit.size == 0:
+            continue
+        r = hit // m + start
+        c = hit % m
+        keep = (need_row[r] | need_col[c]) & ~_is_candidate(r * m + c, keys)
+        r, c = r[keep], c[keep]
+        gap = -thr.reshape(-1)[hit[keep]]
+        top = _select(r - start, c, gap, q, stop - start, m)
+        out_r.append(r[top])
+        out_c.append(c[top])
+        out_s.append(blk.reshape(-1)[hit[keep][top]])
+        out_g.append(gap[top])
+    r, c = _cat(out_r, np.int64), _cat(out_c, np.int64)
+    s, gap = _cat(out_s, np.float64), _cat(out_g, np.float64)
+    top = _select(r, c, gap, q, n, m)
+    return r[top], c[top], s[top]
+
+
+def _phase_one(
+    source: ScoreSource,
+    pool: _Pool,
+    caps: tuple[I64, I64, I64, I64],
+    q: int,
+    max_rounds: int,
+    bounded: tuple[F64, F64, PairFn] | None = None,
+) -> tuple[Status, str, int, int]:
+    """Add candidates until the minimums can be met with them, or prove they cannot.
+
+    Solves "meet the minimums with as few artificial pairs as possible": an artificial
+    column takes the missing pairs of rows with a minimum, an artificial row those of
+    columns, each at gain -1, real pairs at gain 0; prices real pairs with a minimum at an end
+    (others never help: dropping them from a solution keeps it feasible). When a full pass
+    finds no pair with ``u_i + v_j < 0``, the least shortfall over *all* pairs is positive and
+    the problem is infeasible. Returns (status, message, rounds, pairs priced); ``pool`` grows.
+    """
+    from pbmatch.solvers.flow import solve_network
+
+    n, m = source.shape
+    lcap, rcap, lmin, rmin = caps
+    need = (lmin > 0, rmin > 0)
+    need_r, need_c = np.flatnonzero(lmin > 0), np.flatnonzero(rmin > 0)
+    a_rows = np.concatenate([need_r, np.full(need_c.size, n)]).astype(np.int64)
+    a_cols = np.concatenate([np.full(need_r.size, m), need_c]).astype(np.int64)
+    a_cap = np.concatenate([lmin[need_r], rmin[need_c]]).astype(np.int64)
+    lcap1 = np.append(lcap, int(rmin.sum()))
+    rcap1 = np.append(rcap, int(lmin.sum()))
+    lmin1, rmin1 = np.append(lmin, 0), np.append(rmin, 0)
+    priced = 0
+    for rounds in range(1, max_rounds + 1):
+        p = pool.rows.size
+        rows = np.concatenate([pool.rows, a_rows])
+        cols = np.concatenate([pool.cols, a_cols])
+        gains = np.concatenate([np.zeros(p, np.int64), np.full(a_rows.size, -1, np.int64)])
+        pair_cap = np.concatenate([np.ones(p, np.int64), a_cap])
+        _, message, flows = solve_network(
+            rows, cols, -gains, lcap1, rcap1, lmin1, rmin1, pair_capacity=pair_cap
+        )
+        if flows is None:
+            return ERROR, f"feasibility phase: {message}", rounds, priced
+        duals = compute_duals(rows, cols, gains, flows, lcap1, rcap1, lmin1, rmin1, pair_cap)
+        if duals is None:
+            return ERROR, f"feasibility phase: {message}, but with a negative cycle", rounds, priced
+        short = int(flows[p:].sum())
+        if short == 0:
+            return OPTIMAL, "", rounds, priced
+        if bounded is not None:
+            new_r, new_c, new_s = _price_feasible_bounded(
+                bounded, duals.u, duals.v, pool.keys, need, q
+            )
+        else:
+            new_r, new_c, new_s = _price_feasible(source, duals.u, duals.v, pool.keys, need, q)
+        priced += n * m - p
+        if new_r.size == 0:
+            message = (
+                f"left_min/right_min cannot all be met at once: every solution misses at least "
+                f"{short} of the pairs the minimums ask for (proved by pricing all {n * m} pairs)"
+            )
+            return INFEASIBLE, message, rounds, priced
+        pool.add(new_r, new_c, new_s, caps)
+    return ERROR, f"feasibility phase: no answer after {max_rounds} rounds", max_rounds, priced
+
+
+def solve_certified(
+    source: ScoreSource,
+    lcap: I64,
+    rcap: I64,
+    lmin: I64,
+    rmin: I64,
+    *,
+    candidates: tuple[Any, Any, Any] | None = None,
+    k: int = DEFAULT_K,
+    max_rounds: int = 100,
+    bounds: tuple[Any, Any] | None = None,
+    pair_scores: PairFn | None = None,
+    pricing: str = "auto",
+) -> BackendResult:
+    """Solve a b-matching exactly from candidates and prove it optimal for the full matrix.
+
+    Parameters
+    ----------
+    source : ScoreSource
+        The full score matrix (dense or by blocks).
+    lcap, rcap, lmin, rmin : ndarray of int64
+        Validated capacities and minimums, ``0 <= min <= cap``.
+    candidates : (rows, cols, scores), optional
+        Initial candidate pairs; default the top ``k`` of each row and column. Scores given
+        here are checked against ``source`` while pricing (and replaced where they differ);
+        duplicates and useless pairs are dropped.
+    k : int, default :data:`DEFAULT_K`
+        Candidates per row and column when none are given; also the most pairs a row or a
+        column adds per pricing pass.
+    max_rounds : int, default 100
+        Solve-and-price rounds before giving up (status ``error``).
+    bounds : (row_bound, col_bound), optional
+        With ``candidates``: every useful pair *not* among them scores at most
+        ``row_bound[i]`` and at most ``col_bound[j]`` (``-inf``: there is none, ``+inf``:
+        unknown). Pricing then scores only the pairs these bounds cannot rule out (see
+        :func:`_price_bounded`) instead of every pair; the proof is as good as the bounds.
+        When candidates are computed here, their thresholds are such bounds.
+    pair_scores : callable, optional
+        ``pair_scores(rows, cols)`` gives the exact scores of listed pairs (``-inf`` where
+        forbidden); default: read from ``source``.
+    pricing : {"auto", "blocks", "bounds"}, default "auto"
+        ``blocks`` prices every pair through ``source`` block by block; ``bounds`` uses the
+        bounds; ``auto`` uses the bounds when there are any and the source is not dense.
+
+    Returns
+    -------
+    BackendResult
+        The chosen pairs, with a :class:`Certificate` in ``certificate``.
+    """
+    n, m = source.shape
+    lcap = np.minimum(lcap, m).astype(np.int64)
+    rcap = np.minimum(rcap, n).astype(np.int64)
+    for unit, other, low, top in (("row", "columns", lmin, lcap), ("column", "rows", rmin, rcap)):
+        over = np.flatnonzero(low > top)
+        if over.size:
+            i = int(over[0])
+            size = m if unit == "row" else n
+            return empty_result(
+                INFEASIBLE,
+                f"{unit} {i} must have at least {int(low[i])} pairs but there are only "
+                f"{size} {other}",
+            )
+    caps = (lcap, rcap, lmin, rmin)
+    need = (lmin > 0, rmin > 0)
+    has_min = bool(lmin.any() or rmin.any())
+    if candidates is None:
+        if source.dense is not None:
+            r, c, s, t_row, t_col = dense_candidates(source.dense, k, *caps)
+        else:
+            r, c, s, t_row, t_col = block_candidates(source, k, *caps)
+        bounds = (t_row, t_col)
+    else:
+        r = np.asarray(candidates[0], dtype=np.int64).reshape(-1)
+        c = np.asarray(candidates[1], dtype=np.int64).reshape(-1)
+        s = np.asarray(candidates[2], dtype=np.float64).reshape(-1)
+        inside = (r >= 0) & (r < n) & (c >= 0) & (c < m) & ~np.isnan(s)
+        r, c, s = r[inside], c[inside], s[inside]
+    use_bounds = bounds is not None and (
+        pricing == "bounds" or (pricing == "auto" and source.dense is None)
+    )
+    bounded: tuple[F64, F64, PairFn] | None = None
+    scored = _Scored()
+    if use_bounds:
+        assert bounds is not None
+        scorer = pair_scores if pair_scores is not None else _reader(source)
+        bounded = (
+            np.asarray(bounds[0], dtype=np.float64).reshape(n),
+            np.asarray(bounds[1], dtype=np.float64).reshape(m),
+            scorer,
+        )
+    square_one_to_one = n == m and not has_min and bool((lcap == 1).all() and (rcap == 1).all())
+    # The assignment solver needs a perfect matching among the candidates (it can take
+    # seconds to find there is none); the diagonal gives one when all its pairs are useful.
+    perfect_known = False
+    if square_one_to_one and source.dense is not None and n > 0:
+        diagonal = np.diagonal(source.dense).astype(np.float64)
+        if bool((diagonal > 0).all()):
+            idx = np.arange(n, dtype=np.int64)
+            r, c, s = (
+                np.concatenate([r, idx]),
+                np.concatenate([c, idx]),
+                np.concatenate([s, diagonal]),
+            )
+            perfect_known = True
+    pool = _Pool.build(r, c, s, m, _useful(r, c, s, *caps))
+    max_cost = _max_cost(n, m)
+    most_pairs = min(int(lcap.sum()), int(rcap.sum()))
+    priced = 0
+    rounds = 0
+    scaling = Scaling(1.0, None, 0)
+    while rounds < max_rounds:
+        rounds += 1
+        r, c, s, keys = pool.rows, pool.cols, pool.values, pool.keys
+        gains, scaling = scale_scores(s, max_cost=max_cost)
+        if r.size:
+            status, message, chosen, duals = _solve_round(
+                r, c, gains, keys, caps, square_one_to_one and perfect_known
+            )
+        elif has_min:
+            status, message, chosen, duals = INFEASIBLE, "no candidate pair", None, None
+        else:
+            status, message = OPTIMAL, "no candidate pair"
+            chosen = np.zeros(0, np.bool_)
+            duals = compute_duals(r, c, gains, chosen, *caps)
+        if status == INFEASIBLE and has_min:
+            status, message, used, more = _phase_one(source, pool, caps, k, max_rounds, bounded)
+            rounds += used
+            priced += more
+            if status == OPTIMAL:
+                continue  # the minimums can be met with the candidates now
+            return empty_result(status, message, scaling=scaling)
+        if chosen is None or duals is None:
+            return empty_result(status, message, scaling=scaling)
+        broken = dual_violations(duals, r, c, gains, chosen, *caps)
+        if broken:
+            return empty_result(
+                ERROR, f"{message}, but its prices fail: {'; '.join(broken)}", scaling=scaling
+            )
+        exact = scaling.resolution is None
+        if bounded is not None:
+            new_r, new_c, new_s, _ = _price_bounded(
+                bounded, duals, scaling.scale, keys, need, k, exact, scored
+            )
+            changed = np.zeros(0, np.bool_)
+        else:
+            new_r, new_c, new_s, changed, _ = _price(
+                source, duals, scaling.scale, keys, s, need, k, exact=exact
+            )
+        priced += n * m - r.size
+        if new_r.size == 0 and not changed.any():
+            cert = Certificate(
+                certified=True,
+                rounds=rounds,
+                priced=priced,
+                scale=scaling.scale,
+                duals=duals,
+                bound=_bound(gains, chosen, scaling, most_pairs),
+                rows=r,
+                cols=c,
+                values=s,
+                gains=gains,
+                chosen=chosen,
+                lcap=lcap,
+                rcap=rcap,
+                lmin=lmin,
+                rmin=rmin,
+                source=source,
+            )
+            return BackendResult(
+                r[chosen].astype(np.intp),
+                c[chosen].astype(np.intp),
+                s[chosen],
+                status,
+                f"{message}; certified optimal after {rounds} rounds, {priced} pairs priced",
+                scaling,
+                certificate=cert,
+            )
+        # A perfect matching stays one when candidates are added.
+        perfect_known = perfect_known or int(chosen.sum()) == n
+        pool.add(new_r, new_c, new_s, caps)
+    return empty_result(ERROR, f"no certificate after {max_rounds} rounds", scaling=scaling)
+
+
+def _mark(keys: I64, rows: npt.NDArray[Any], cols: npt.NDArray[Any], m: int) -> BoolArray:
+    """Which of the sorted ``keys`` are the pairs ``(rows, cols)`` (all assumed present)."""
+    chosen = np.zeros(keys.size, dtype=np.bool_)
+    if rows.size:
+        chosen[np.searchsorted(keys, rows.astype(np.int64) * m + cols.astype(np.int64))] = True
+    return chosen
+
+
+def certify(
+    problem: MatchProblem,
+    raw: BackendResult,
+    *,
+    k: int = DEFAULT_K,
+    max_rounds: int = 100,
+) -> Certificate | None:
+    """Prove (or fail to prove) another backend's solution optimal, without solving again.
+
+    The prices of the known solution are computed on its pairs and the top ``k`` of every row
+    and column, every other pair is priced, violators join and the prices are recomputed, until
+    a pass finds none (the solution never changes: it is optimal for any superset of its pairs
+    if it is optimal at all). Sparse input needs no pricing: every allowed pair is a
+    candidate. Gains use the backend's own scale, so the proof is about the problem it solved.
+
+    Returns
+    -------
+    Certificate or None
+        None when ``raw`` has no solution; ``certified`` False when a check fails (a negative
+        cycle or a broken condition: the backend's answer was not optimal).
+    """
+    if raw.status not in WITH_SOLUTION:
+        return None
+    n, m = problem.n_rows, problem.n_cols
+    lcap = np.minimum(problem.left_capacity, m).astype(np.int64)
+    rcap = np.minimum(problem.right_capacity, n).astype(np.int64)
+    lmin, rmin = problem.left_min, problem.right_min
+    caps = (lcap, rcap, lmin, rmin)
+    scaling = raw.scaling if raw.scaling is not None else Scaling(1.0, None, 0)
+    scale = scaling.scale
+    biggest = float(np.abs(raw.values).max(initial=0.0))
+    if problem.dense is not None:
+        finite = problem.dense[problem.dense > -np.inf]
+        biggest = max(biggest, float(np.abs(finite).max(initial=0.0)))
+    elif problem.pair_values is not None:
+        biggest = max(biggest, float(np.abs(problem.pair_values).max(initial=0.0)))
+    room = PRICE_ROOM // (n + m + 1)
+    if biggest * scale > room:
+        # The backend's grid is finer than exact int64 prices allow (the backends keep within
+        # PRICE_ROOM, so only for a foreign result): prove optimality on a coarser grid, which
+        # a tie finer than it could defeat.
+        scale = choose_scale(biggest, integral=False, max_cost=room)
+        scaling = Scaling(scale, 1.0 / scale, 0)
+    got_r, got_c = raw.rows.astype(np.int64), raw.cols.astype(np.int64)
+    if problem.dense is None:
+        assert problem.pair_rows is not None and problem.pair_values is not None
+        r, c, s = problem.candidate_pairs()
+        source = ScoreSource(
+            (n, m), sparse=(problem.pair_rows, problem.pair_cols, problem.pair_values)
+        )
+    else:
+        source = ScoreSource((n, m), dense=problem.dense)
+        r0, c0, s0, *_ = dense_candidates(problem.dense, k, *caps)
+        chosen_values = raw.values.astype(np.float64)
+        r = np.concatenate([got_r, r0])
+        c = np.concatenate([got_c, c0])
+        s = np.concatenate([chosen_values, s0])
+    r, c, s = r.astype(np.int64), c.astype(np.int64), np.asarray(s, dtype=np.float64)
+    pool = _Pool.build(r, c, s, m, _useful(r, c, s, *caps) | _is_in(r, c, got_r, got_c, m))
+    need = (lmin > 0, rmin > 0)
+    most_pairs = min(int(lcap.sum()), int(rcap.sum()))
+    priced = 0
+    duals: Duals | None = None
+    certified = False
+    rounds = 0
+    gains = np.zeros(0, np.int64)
+    chosen = np.zeros(0, np.bool_)
+    while rounds < max_rounds:
+        rounds += 1
+        gains = _excess(pool.values, scale, np.zeros(1, np.int64), np.zeros(1, np.int64))
+        chosen = _mark(pool.keys, got_r, got_c, m)
+        duals = compute_duals(pool.rows, pool.cols, gains, chosen, *caps)
+        if duals is None or dual_violations(duals, pool.rows, pool.cols, gains, chosen, *caps):
+            duals = None
+            break
+        if source.is_sparse:
+            certified = True
+            break
+        new_r, new_c, new_s, _, _ = _price(source, duals, scale, pool.keys, pool.values, need, k)
+        priced += n * m - pool.rows.size
+        if new_r.size == 0:
+            certified = True
+            break
+        pool.add(new_r, new_c, new_s, caps)
+    return Certificate(
+        certified=certified,
+        rounds=rounds,
+        priced=priced,
+        scale=scale,
+        duals=duals,
+        bound=_bound(gains, chosen, scaling, most_pairs) if certified else None,
+        rows=pool.rows,
+        cols=pool.cols,
+        values=pool.values,
+        gains=gains,
+        chosen=chosen,
+        lcap=lcap,
+        rcap=rcap,
+        lmin=lmin,
+        rmin=rmin,
+        source=source,
+    )
+
+
+def _is_in(r: I64, c: I64, got_r: I64, got_c: I64, m: int) -> BoolArray:
+    found: BoolArray = np.isin(r * m + c, got_r * m + got_c)
+    return found
+
+
+# --- the backend -------------------------------------------------------------------------------
+
+
+def unsupported(problem: MatchProblem) -> str | None:
+    """Why this backend cannot solve ``problem``, or None.
+
+    It needs a dense float matrix, or integers within ``2**53`` (sparse input has nothing to
+    price: use ``flow``).
+    """
+    s = problem.dense
+    if s is None:
+        return "it prices a dense score matrix; sparse input is solved exactly by method='flow'"
+    if s.dtype.kind in "iu" and s.size and max(int(s.max()), -int(s.min())) > _FLOAT_EXACT:
+        return "its integer scores exceed 2**53; use method='flow'"
+    return None
+
+
+def solve(problem: MatchProblem) -> BackendResult:
+    """The ``certified`` backend entry point for :func:`pbmatch.match` (dense input)."""
+    assert problem.dense is not None
+    if problem.has_minimums:
+        # The flow backend's cheap checks, on the full matrix, name the row or column at fault.
+        from pbmatch.solvers.flow import _precheck
+
+        allowed = problem.dense > -np.inf
+        deg_row = np.count_nonzero(allowed & (problem.right_capacity > 0)[None, :], axis=1)
+        deg_col = np.count_nonzero(allowed & (problem.left_capacity > 0)[:, None], axis=0)
+        failed = _precheck(problem, deg_row, deg_col)
+        if failed is not None:
+            return failed
+    source = ScoreSource((problem.n_rows, problem.n_cols), dense=problem.dense)
+    return solve_certified(
+        source,
+        problem.left_capacity,
+        problem.right_capacity,
+        problem.left_min,
+        problem.right_min,
+    )
+
+
+BACKEND = Backend(name="certified", unsupported=unsupported, solve=solve)

@@ -1,0 +1,478 @@
+"""The certified backend and its proof, against independent references.
+
+References: scipy's ``linear_sum_assignment`` (optional 1:1), ``lap.lapjv`` (square 1:1),
+networkx max-weight matching on small bipartite graphs, and the b-matching LP by HiGHS
+(integral: the constraint matrix is totally unimodular). Every proof is also re-checked here
+from the raw certificate, pair by pair over the whole matrix, without pbmatch's own checks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment, linprog
+
+from pbmatch.exceptions import InputError, PrecisionWarning
+from pbmatch.matching import match, match_blocks
+from pbmatch.results import MatchResult
+from pbmatch.solvers import certified as cert_mod
+from pbmatch.solvers.certified import ScoreSource, certify, solve_certified
+from pbmatch.solvers.duals import FAR, compute_duals, dual_violations
+from pbmatch.solvers.problem import BackendResult
+from pbmatch.verify import check_match
+
+RULES = ("left_capacity", "right_capacity", "left_min", "right_min")
+
+
+def per(value: Any, size: int) -> np.ndarray:
+    array = np.asarray(value, dtype=np.int64)
+    return np.full(size, array) if array.ndim == 0 else array
+
+
+def lp_optimum(s: np.ndarray, **kw: Any) -> float | None:
+    """The b-matching LP optimum by HiGHS; None when infeasible."""
+    n, m = s.shape
+    lcap, rcap = per(kw.get("left_capacity", 1), n), per(kw.get("right_capacity", 1), m)
+    lmin, rmin = per(kw.get("left_min", 0), n), per(kw.get("right_min", 0), m)
+    r, c = np.nonzero(np.isfinite(s))
+    if r.size == 0:
+        return 0.0 if not (lmin.any() or rmin.any()) else None
+    arcs = np.arange(r.size)
+    a_row = sparse.csr_array((np.ones(r.size), (r, arcs)), shape=(n, r.size))
+    a_col = sparse.csr_array((np.ones(r.size), (c, arcs)), shape=(m, r.size))
+    res = linprog(
+        -s[r, c],
+        A_ub=sparse.vstack([a_row, -a_row, a_col, -a_col]).tocsr(),
+        b_ub=np.concatenate([lcap, -lmin, rcap, -rmin]).astype(float),
+        bounds=(0, 1),
+        method="highs",
+    )
+    if res.status == 2:
+        return None
+    assert res.status == 0, res.message
+    return float(-res.fun)
+
+
+def scipy_optional(s: np.ndarray) -> float:
+    if 0 in s.shape:
+        return 0.0
+    w = np.where(np.isfinite(s), np.maximum(s, 0.0), 0.0)
+    r, c = linear_sum_assignment(w, maximize=True)
+    return float(w[r, c].sum())
+
+
+def networkx_optional(s: np.ndarray) -> float:
+    g = nx.Graph()
+    for i, j in zip(*np.nonzero(np.isfinite(s) & (s > 0)), strict=True):
+        g.add_edge(("r", int(i)), ("c", int(j)), weight=float(s[i, j]))
+    mate = nx.max_weight_matching(g)
+    return float(sum(g.edges[a, b]["weight"] for a, b in mate))
+
+
+def random_scores(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    """Normal, integer, tie-heavy, all-equal, positive or degenerate scores, some forbidden."""
+    kind = int(rng.integers(6))
+    if kind == 0:
+        s = rng.normal(size=(n, m))
+    elif kind == 1:
+        s = rng.integers(-5, 10, size=(n, m)).astype(float)
+    elif kind == 2:
+        s = rng.choice([0.0, 1.0, 2.5], size=(n, m))
+    elif kind == 3:
+        s = np.full((n, m), float(rng.choice([1.0, 0.5, 0.0, -1.0])))
+    elif kind == 4:
+        s = rng.random((n, m)) + 0.1
+    else:  # rank one: every assignment ties
+        s = np.add.outer(rng.random(n), rng.random(m))
+    s[rng.random((n, m)) < rng.uniform(0, 0.5)] = -np.inf
+    return s
+
+
+def random_rules(rng: np.random.Generator, n: int, m: int) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if rng.random() < 0.6:
+        kw["left_capacity"] = rng.integers(0, 4, size=n)
+        kw["right_capacity"] = rng.integers(0, 4, size=m)
+    if rng.random() < 0.4:
+        kw["left_min"] = np.minimum(rng.integers(0, 2, size=n), per(kw.get("left_capacity", 1), n))
+    if rng.random() < 0.3:
+        kw["right_min"] = np.minimum(
+            rng.integers(0, 2, size=m), per(kw.get("right_capacity", 1), m)
+        )
+    return kw
+
+
+def assert_proof(result: MatchResult, s: np.ndarray, **kw: Any) -> None:
+    """Re-check the certificate from scratch over the whole matrix."""
+    assert result.certified, result.message
+    cert = result.certificate
+    n, m = s.shape
+    lcap = np.minimum(per(kw.get("left_capacity", 1), n), m)
+    rcap = np.minimum(per(kw.get("right_capacity", 1), m), n)
+    lmin, rmin = per(kw.get("left_min", 0), n), per(kw.get("right_min", 0), m)
+    u, v = cert.duals.u, cert.duals.v
+    chosen = np.zeros((n, m), dtype=bool)
+    chosen[result.rows, result.cols] = True
+    deg_r, deg_c = chosen.sum(axis=1), chosen.sum(axis=0)
+    assert ((deg_r >= lmin) & (deg_r <= lcap)).all() and ((deg_c >= rmin) & (deg_c <= rcap)).all()
+    for deg, low, top, price in ((deg_r, lmin, lcap, u), (deg_c, rmin, rcap, v)):
+        live = top > 0
+        assert not (live & (price > 0) & (deg < top)).any()
+        assert not (live & (price < 0) & (deg > low)).any()
+    allowed = np.isfinite(s) & (lcap > 0)[:, None] & (rcap > 0)[None, :]
+    useful = allowed & ((s > 0) | (lmin > 0)[:, None] | (rmin > 0)[None, :])
+    gains = np.rint(np.where(allowed, s, 0.0) * cert.scale).astype(np.int64)
+    total = u[:, None].clip(-FAR, FAR) + v[None, :].clip(-FAR, FAR)
+    assert not (useful & ~chosen & (gains > total)).any(), "an unchosen pair prices in"
+    assert not (chosen & (gains < total)).any(), "a chosen pair prices out"
+    if result.resolution is None:  # exact: no pair may gain more than the prices even unscaled
+        assert not (useful & ~chosen & (np.where(allowed, s, 0) > total)).any()
+
+
+def solve(s: np.ndarray, **kw: Any) -> MatchResult:
+    result = match(s, **kw)
+    check_match(result, s, **{k: v for k, v in kw.items() if k in RULES})
+    return result
+
+
+# --- optimality against references -------------------------------------------------------------
+
+
+def test_one_to_one_matches_scipy_networkx_and_lap() -> None:
+    lap = pytest.importorskip("lap")
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n, m = (int(x) for x in rng.integers(0, 14, size=2))
+        if trial % 3 == 0:
+            m = n
+        s = random_scores(rng, n, m)
+        result = solve(s, method="certified")
+        expected = scipy_optional(s)
+        assert result.objective == pytest.approx(expected, rel=1e-9, abs=1e-9)
+        assert_proof(result, s)
+        if trial < 60:
+            assert result.objective == pytest.approx(networkx_optional(s), rel=1e-9, abs=1e-9)
+        if n == m and n > 0 and np.isfinite(s).all() and (s > 0).all():
+            _, x, _ = lap.lapjv(-s)
+            assert result.objective == pytest.approx(s[np.arange(n), x].sum(), rel=1e-12)
+
+
+def test_capacities_and_minimums_match_linprog() -> None:
+    rng = np.random.default_rng(12)
+    infeasible = 0
+    for _ in range(600):
+        n, m = (int(x) for x in rng.integers(1, 11, size=2))
+        s = random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        expected = lp_optimum(s, **kw)
+        result = solve(s, method="certified", **kw)
+        if expected is None:
+            infeasible += 1
+            assert result.status == "infeasible" and not result.certified
+            continue
+        assert result.status == "optimal", result.message
+        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-9)
+        assert_proof(result, s, **kw)
+        assert result.bound is not None and result.bound >= expected - 1e-9
+    assert 10 < infeasible < 300
+
+
+@pytest.mark.parametrize("pricing", ["blocks", "bounds"])
+def test_block_source_small_k_and_both_pricings(pricing: str) -> None:
+    rng = np.random.default_rng(13 if pricing == "blocks" else 14)
+    rounds = []
+    for _ in range(500):
+        n, m = (int(x) for x in rng.integers(0, 12, size=2))
+        s = random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        expected = lp_optimum(s, **kw)
+        source = ScoreSource(
+            (n, m), block=lambda a, b, s=s: s[a:b], rows_per_block=int(rng.integers(1, 5))
+        )
+        names = (("left_capacity", 1, n), ("right_capacity", 1, m))
+        names += (("left_min", 0, n), ("right_min", 0, m))
+        caps = [per(kw.get(name, d), size).astype(np.int64) for name, d, size in names]
+        raw = solve_certified(source, *caps, k=int(rng.integers(1, 4)), pricing=pricing)
+        if expected is None:
+            assert raw.status == "infeasible", raw.message
+            continue
+        assert raw.status == "optimal", raw.message
+        assert float(raw.values.sum()) == pytest.approx(expected, rel=1e-7, abs=1e-9)
+        rounds.append(raw.certificate.rounds)
+    assert max(rounds) > 1  # pricing did add pairs
+
+
+def test_given_candidates_are_checked_and_completed() -> None:
+    rng = np.random.default_rng(15)
+    for _ in range(150):
+        n, m = (int(x) for x in rng.integers(2, 12, size=2))
+        s = random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        expected = lp_optimum(s, **kw)
+        p = int(rng.integers(0, n * m + 1))
+        r, c = rng.integers(0, n, size=p), rng.integers(0, m, size=p)
+        wrong = s[r, c] + rng.choice([0.0, 0.0, 1.0], size=p)  # some scores are stale
+        result = match_blocks(lambda a, b, s=s: s[a:b], s.shape, candidates=(r, c, wrong), **kw)
+        if expected is None:
+            assert result.status == "infeasible"
+            continue
+        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-9)
+        assert np.array_equal(result.scores, s[result.rows, result.cols])
+        assert_proof(result, s, **kw)
+
+
+def test_medium_dense_problems_match_references() -> None:
+    rng = np.random.default_rng(16)
+    for n, m, kw in [
+        (300, 300, {}),
+        (250, 400, {}),
+        (200, 500, {"right_capacity": 2, "left_capacity": 3}),
+        (150, 300, {"left_min": 1, "right_capacity": 3}),
+    ]:
+        s = rng.random((n, m)) * 10 - 1
+        s[rng.random((n, m)) < 0.2] = -np.inf
+        result = solve(s, method="certified", **kw)
+        expected = scipy_optional(s) if not kw else lp_optimum(s, **kw)
+        assert result.objective == pytest.approx(expected, rel=1e-10)
+        assert_proof(result, s, **kw)
+
+
+def test_structured_scores_need_several_rounds() -> None:
+    rng = np.random.default_rng(17)
+    n = 400
+    xy = rng.random((2 * n, 2))
+    dist = np.linalg.norm(xy[:n, None] - xy[None, n:], axis=2)
+    s = np.exp(-dist / 0.05) + 0.3 * rng.random((n, n)).round(1)
+    result = solve(s, method="certified")
+    assert result.rounds > 1 and result.priced > n * n
+    assert result.objective == pytest.approx(scipy_optional(s), rel=1e-12)
+    assert_proof(result, s)
+
+
+# --- the proof on every path -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["auto", "assignment", "flow", "certified"])
+def test_every_method_returns_a_checked_certificate(method: str) -> None:
+    rng = np.random.default_rng(18)
+    for _ in range(120):
+        n, m = (int(x) for x in rng.integers(0, 10, size=2))
+        s = random_scores(rng, n, m)
+        kw = {} if method == "assignment" else random_rules(rng, n, m)
+        result = solve(s, method=method, **kw)
+        if result.success:
+            assert_proof(result, s, **kw)
+        else:
+            assert not result.certified and result.certificate is None
+
+
+def test_sparse_input_is_certified_without_pricing() -> None:
+    rng = np.random.default_rng(19)
+    for _ in range(60):
+        n, m = (int(x) for x in rng.integers(1, 15, size=2))
+        dense = random_scores(rng, n, m)
+        r, c = np.nonzero(np.isfinite(dense))
+        scores = sparse.csr_array((dense[r, c], (r, c)), shape=(n, m))
+        result = match(scores, right_capacity=2)
+        assert result.certified and result.priced == 0
+        assert result.objective == pytest.approx(lp_optimum(dense, right_capacity=2), abs=1e-9)
+
+
+def test_certify_rejects_a_suboptimal_answer() -> None:
+    s = np.array([[3.0, 2.0], [2.0, 0.5]])
+    result = match(s)
+    assert result.pairs == [(0, 1), (1, 0)] and result.certified
+    from pbmatch.matching import _match_iv
+
+    problem, _ = _match_iv(s, 1, 1, 0, 0, None, "auto")
+    worse = BackendResult(np.array([0]), np.array([0]), np.array([3.0]), "optimal", "a fake")
+    proof = certify(problem, worse)
+    assert proof is not None and not proof.certified and proof.duals is None
+
+
+def test_duals_example_and_negative_cycle() -> None:
+    rows, cols, gains = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([3, 2, 2])
+    one, zero = np.ones(2, np.int64), np.zeros(2, np.int64)
+    best = np.array([False, True, True])
+    duals = compute_duals(rows, cols, gains, best, one, one, zero, zero)
+    assert duals is not None
+    assert dual_violations(duals, rows, cols, gains, best, one, one, zero, zero) == []
+    assert compute_duals(rows, cols, gains, ~best, one, one, zero, zero) is None
+
+
+def test_assignment_fast_path_falls_back_when_perfect_is_not_optimal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Row 0 loves column 1; with one candidate a row, the diagonal completion forces a perfect
+    # matching that an optional one beats: the prices find the negative cycle.
+    s = np.array([[1.0, 10.0, 0.1], [0.1, 1.0, 0.1], [0.1, 0.1, 1.0]])
+    calls: list[str] = []
+    flow = cert_mod._solve_flow
+
+    def spy(*args: Any) -> Any:
+        calls.append("flow")
+        return flow(*args)
+
+    monkeypatch.setattr(cert_mod, "_solve_flow", spy)
+    source = ScoreSource(s.shape, dense=s)
+    one, zero = np.ones(3, np.int64), np.zeros(3, np.int64)
+    raw = solve_certified(source, one, one, zero, zero, k=1)
+    assert raw.status == "optimal" and float(raw.values.sum()) == pytest.approx(scipy_optional(s))
+    assert raw.certificate.certified and calls
+
+
+def test_minimums_that_candidates_cannot_meet_go_through_phase_one() -> None:
+    # Row 0's best columns are 0 and 1 (k = 1 picks 0); rows 1 and 2 need column 0 and 1 too.
+    s = np.array([[9.0, 8.0, 0.1], [5.0, -np.inf, -np.inf], [-np.inf, 5.0, -np.inf]])
+    one, zero = np.ones(3, np.int64), np.zeros(3, np.int64)
+    source = ScoreSource(s.shape, block=lambda a, b: s[a:b], rows_per_block=1)
+    raw = solve_certified(source, one, one, one, zero, k=1)
+    assert raw.status == "optimal"
+    assert sorted(zip(raw.rows.tolist(), raw.cols.tolist(), strict=True)) == [
+        (0, 2),
+        (1, 0),
+        (2, 1),
+    ]
+    # ... and a proof of infeasibility when no choice of pairs can meet them (rows 1 and 2
+    # both need column 0, which takes one).
+    s[2] = [5.0, -np.inf, -np.inf]
+    raw = solve_certified(source, one, one, one, zero, k=1)
+    assert raw.status == "infeasible" and "proved by pricing" in raw.message
+
+
+def test_scaling_is_reported_when_non_candidates_are_fractional() -> None:
+    # Integer candidates, a fractional pair outside them: the proof must not claim exactness.
+    s = np.array([[5.0, 4.0, 0.0], [4.0, 5.0, 0.0], [0.0, 0.0, 3.5]])
+    result = solve(s, method="certified")
+    assert result.objective == 13.5 and result.resolution is not None
+    assert_proof(result, s)
+
+
+def test_bound_is_an_upper_bound_on_the_true_optimum() -> None:
+    rng = np.random.default_rng(20)
+    for _ in range(40):
+        s = rng.random((30, 40)) / 3
+        result = solve(s, method="certified", right_capacity=2)
+        assert result.bound is not None
+        assert result.objective <= lp_optimum(s, right_capacity=2) + 1e-12 <= result.bound + 1e-9
+        assert result.bound - result.objective < 1e-9
+
+
+def test_precision_warning_comes_through_the_certified_path() -> None:
+    # 50,000 rows: the flow solver's safe cost range leaves a grid coarser than 1e-9 of the
+    # largest score, so 1 and 1 + 1e-10 become one gain.
+    n = 50_000
+    small = np.full((n, 3), -np.inf)
+    small[[0, 1, 2], [0, 1, 2]] = [1.0, 1.0 + 1e-10, 0.5]
+    with pytest.warns(PrecisionWarning, match="distinct score values became equal"):
+        result = match_blocks(lambda a, b: small[a:b], small.shape)
+    assert result.certified and result.objective == pytest.approx(2.5, abs=1e-9)
+    assert result.resolution is not None and result.resolution > 1e-9
+
+
+def test_deterministic() -> None:
+    rng = np.random.default_rng(21)
+    s = rng.choice([1.0, 2.0, 3.0], size=(500, 450))  # ties everywhere
+    a, b = match(s), match(s.copy())
+    assert a.method == "certified"
+    assert np.array_equal(a.rows, b.rows) and np.array_equal(a.cols, b.cols)
+    assert (a.rounds, a.priced, a.message) == (b.rounds, b.priced, b.message)
+
+
+# --- match_blocks ------------------------------------------------------------------------------
+
+
+def test_match_blocks_equals_match_and_reads_only_blocks() -> None:
+    rng = np.random.default_rng(22)
+    s = rng.random((120, 90))
+    calls: list[tuple[int, int]] = []
+
+    def block(a: int, b: int) -> np.ndarray:
+        calls.append((a, b))
+        return s[a:b]
+
+    result = match_blocks(block, s.shape, right_capacity=2, left_min=1, rows_per_block=32)
+    expected = match(s, right_capacity=2, left_min=1)
+    assert result.objective == pytest.approx(expected.objective, rel=1e-12)
+    assert result.certified and result.method == "certified"
+    assert max(b - a for a, b in calls) <= 32
+    assert result.explain(*result.pairs[0]).chosen
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({"shape": (2,)}, "shape"),
+        ({"shape": (-1, 2)}, "shape"),
+        ({"candidates": ([0], [5], [1.0])}, "outside"),
+        ({"candidates": ([0, 1], [0], [1.0])}, "lengths"),
+        ({"candidates": ([0], [0], [np.nan])}, "nan"),
+        ({"candidates": "pairs"}, "candidates"),
+        ({"left_capacity": [1, 2, 3]}, "left_capacity"),
+        ({"k": 0}, "k is 0"),
+    ],
+)
+def test_match_blocks_bad_input(kwargs: dict[str, Any], text: str) -> None:
+    s = np.ones((2, 3))
+    shape = kwargs.pop("shape", s.shape)
+    with pytest.raises(InputError, match=text):
+        match_blocks(lambda a, b: s[a:b], shape, **kwargs)
+
+
+def test_match_blocks_bad_block() -> None:
+    s = np.ones((3, 3))
+    with pytest.raises(InputError, match="shape"):
+        match_blocks(lambda a, b: s[a:b, :2], s.shape)
+    s[1, 2] = np.nan
+    with pytest.raises(InputError, match=r"pair \(1, 2\)"):
+        match_blocks(lambda a, b: s[a:b], s.shape)
+    with pytest.raises(InputError, match="function"):
+        match_blocks(s, s.shape)  # type: ignore[arg-type]
+
+
+def test_empty_and_forbidden_everything() -> None:
+    for shape in [(0, 0), (0, 5), (4, 0)]:
+        result = match_blocks(lambda a, b, shape=shape: np.zeros((b - a, shape[1])), shape)
+        assert result.status == "optimal" and result.certified and len(result) == 0
+    s = np.full((5, 5), -np.inf)
+    result = match_blocks(lambda a, b: s[a:b], s.shape)
+    assert result.certified and len(result) == 0
+    result = match_blocks(lambda a, b: s[a:b], s.shape, left_min=1)
+    assert result.status == "infeasible"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert solve(np.zeros((400, 400))).certified
+
+
+def test_verify_certificate_accepts_proofs_and_rejects_tampering() -> None:
+    from dataclasses import replace
+
+    from pbmatch.solvers.duals import Duals
+    from pbmatch.verify import verify_certificate
+
+    rng = np.random.default_rng(23)
+    for _ in range(40):
+        n, m = (int(x) for x in rng.integers(1, 30, size=2))
+        s = random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        result = match(s, **kw)
+        if not result.success:
+            assert verify_certificate(result, s, **kw) != []
+            continue
+        assert verify_certificate(result, s, **kw) == []
+    s = rng.random((200, 300))
+    result = match(s, right_capacity=2)
+    assert verify_certificate(result, s, right_capacity=2) == []
+    assert verify_certificate(result, sparse.csr_array(s), right_capacity=2) == []
+    cert = result.certificate
+    low_u = replace(cert, duals=Duals(cert.duals.u - 2**40, cert.duals.v))
+    broken = replace(result, certificate=low_u)
+    assert any("would gain" in p for p in verify_certificate(broken, s, right_capacity=2))
+    worse = s.copy()
+    worse[0, 0] = 10.0  # a pair the prices never saw
+    assert any("(0, 0)" in p for p in verify_certificate(result, worse, right_capacity=2))

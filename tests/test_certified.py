@@ -476,3 +476,18 @@ def test_verify_certificate_accepts_proofs_and_rejects_tampering() -> None:
     worse = s.copy()
     worse[0, 0] = 10.0  # a pair the prices never saw
     assert any("(0, 0)" in p for p in verify_certificate(result, worse, right_capacity=2))
+
+
+def test_suspect_enumeration_finds_exactly_the_dominated_pairs() -> None:
+    rng = np.random.default_rng(24)
+    for _ in range(200):
+        n, m = (int(x) for x in rng.integers(0, 50, size=2))
+        u, v, a, b = rng.normal(size=n), rng.normal(size=m), rng.normal(size=n), rng.normal(size=m)
+        a[rng.random(n) < 0.2] = -np.inf
+        v[rng.random(m) < 0.1] = np.inf
+        ii, jj = np.nonzero((v[None, :] <= a[:, None]) & (b[None, :] >= u[:, None]))
+        expected = set(zip(ii.tolist(), jj.tolist(), strict=True))
+        found: set[tuple[int, int]] = set()
+        for r, c in cert_mod._suspect_chunks(u, v, a, b, cells=int(rng.integers(1, 300))):
+            found |= set(zip(r.tolist(), c.tolist(), strict=True))
+        assert found == expected

@@ -35,18 +35,20 @@ if TYPE_CHECKING:
         synthetic_floating,
         synthetic_members,
         synthetic_posts,
+        synthetic_projects,
     )
     from pbmatch.general import match_general
     from pbmatch.graph import RegionGraph
     from pbmatch.io import read, write
     from pbmatch.matching import match
-    from pbmatch.model import FloatingMember, Host, Member, Region, ServicePost, Tie, Unit
+    from pbmatch.model import FloatingMember, Host, Member, Project, Region, ServicePost, Tie, Unit
     from pbmatch.problems.allocation import allocate
     from pbmatch.problems.branches import form_joint_branches
     from pbmatch.problems.exchange import exchange_cycles
     from pbmatch.problems.floating import host_floating_members
     from pbmatch.problems.pairing import pair
     from pbmatch.problems.posts import assign_posts
+    from pbmatch.problems.projects import staff_projects
     from pbmatch.results import (
         AllocationResult,
         ExchangeResult,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         MatchResult,
         PairingResult,
         PostAssignmentResult,
+        ProjectsResult,
     )
     from pbmatch.scoring.complementarity import complementarity
     from pbmatch.scoring.weights import COMPONENTS, Weights
@@ -75,6 +78,8 @@ _LAZY: dict[str, str] = {
     "Member": "pbmatch.model",
     "PairingResult": "pbmatch.results",
     "PostAssignmentResult": "pbmatch.results",
+    "Project": "pbmatch.model",
+    "ProjectsResult": "pbmatch.results",
     "Region": "pbmatch.model",
     "RegionGraph": "pbmatch.graph",
     "ServicePost": "pbmatch.model",
@@ -91,11 +96,13 @@ _LAZY: dict[str, str] = {
     "match_general": "pbmatch.general",
     "pair": "pbmatch.problems.pairing",
     "read": "pbmatch.io",
+    "staff_projects": "pbmatch.problems.projects",
     "synthetic_city": "pbmatch.datasets",
     "synthetic_district": "pbmatch.datasets",
     "synthetic_floating": "pbmatch.datasets",
     "synthetic_members": "pbmatch.datasets",
     "synthetic_posts": "pbmatch.datasets",
+    "synthetic_projects": "pbmatch.datasets",
     "write": "pbmatch.io",
 }
 
@@ -116,6 +123,8 @@ __all__ = [
     "PbmatchError",
     "PostAssignmentResult",
     "PrecisionWarning",
+    "Project",
+    "ProjectsResult",
     "Region",
     "RegionGraph",
     "ServicePost",
@@ -133,11 +142,13 @@ __all__ = [
     "match_general",
     "pair",
     "read",
+    "staff_projects",
     "synthetic_city",
     "synthetic_district",
     "synthetic_floating",
     "synthetic_members",
     "synthetic_posts",
+    "synthetic_projects",
     "write",
 ]
 

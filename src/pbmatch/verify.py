@@ -649,3 +649,259 @@ def verify_certificate(
 
 
 __all__ += ["verify_certificate"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exchange cycles, joint branches, projects
+# ---------------------------------------------------------------------------------------------
+def _km(graph: Any, a: int, b: int) -> float:
+    """Haversine distance written out again (independent of the scoring module)."""
+    lat1, lon1 = math.radians(float(graph.lat[a])), math.radians(float(graph.lon[a]))
+    lat2, lon2 = math.radians(float(graph.lat[b])), math.radians(float(graph.lon[b]))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+
+
+def verify_exchange(result: Any) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.exchange_cycles` result from its graph.
+
+    Checks: every cycle has 2 .. ``max_length`` known, distinct units and starts at its unit
+    that comes first in the graph; no unit is in two cycles; each arc gives, in every category
+    the giver offers and the receiver needs, exactly ``min(offer, need)`` (and nothing else,
+    and something); arcs are within ``max_km``; ``objective`` is the number of units in cycles
+    and ``quantity`` the total given; ``bound >= objective``.
+
+    Examples
+    --------
+    >>> from pbmatch.datasets import synthetic_district
+    >>> from pbmatch.problems.exchange import exchange_cycles
+    >>> verify_exchange(exchange_cycles(synthetic_district(seed=1, n_streets=1, n_townships=0)))
+    []
+    """
+    early = _no_solution(result, len(result.cycles))
+    if early is not None:
+        return early
+    problems: list[str] = []
+    g = result.graph
+    index = {u: i for i, u in enumerate(g.ids.tolist())}
+    seen: set[str] = set()
+    total = 0.0
+    if len(result.gives) != len(result.cycles):
+        return [f"{len(result.cycles)} cycles but {len(result.gives)} lists of gifts"]
+    for k, (cycle, arcs) in enumerate(zip(result.cycles, result.gives, strict=True)):
+        if not 2 <= len(cycle) <= result.max_length:
+            problems.append(f"cycle {k} has {len(cycle)} units; allowed 2..{result.max_length}")
+        unknown = [u for u in cycle if u not in index]
+        if unknown:
+            problems.append(f"cycle {k} has unknown units {unknown}")
+            continue
+        if len(set(cycle)) != len(cycle):
+            problems.append(f"cycle {k} visits a unit twice: {cycle}")
+        if min(index[u] for u in cycle) != index[cycle[0]]:
+            problems.append(f"cycle {k} does not start at its first unit in graph order")
+        for u in cycle:
+            if u in seen:
+                problems.append(f"unit {u!r} is in two cycles")
+            seen.add(u)
+        if len(arcs) != len(cycle):
+            problems.append(f"cycle {k} has {len(cycle)} arcs but {len(arcs)} gifts")
+            continue
+        for step, gift in enumerate(arcs):
+            a, b = index[cycle[step]], index[cycle[(step + 1) % len(cycle)]]
+            expected = {
+                c: min(float(g.offers[a, j]), float(g.needs[b, j]))
+                for j, c in enumerate(g.categories)
+                if g.offers[a, j] > 0 and g.needs[b, j] > 0
+            }
+            if not expected:
+                problems.append(f"{cycle[step]!r} cannot give to {g.ids[b]!r}: nothing it needs")
+            if gift != expected:
+                problems.append(
+                    f"{cycle[step]!r} -> {g.ids[b]!r} gives {gift}, expected {expected}"
+                )
+            if result.max_km is not None and not _km(g, a, b) <= result.max_km:
+                problems.append(f"{cycle[step]!r} -> {g.ids[b]!r} is farther than max_km")
+            total += math.fsum(gift.values())
+    units = sum(len(c) for c in result.cycles)
+    if not _close(result.objective, float(units)):
+        problems.append(f"objective {result.objective} but {units} units are in cycles")
+    if not _close(result.quantity, total):
+        problems.append(f"quantity {result.quantity} but the gifts total {total}")
+    if result.bound is not None and result.bound < result.objective - 1e-9:
+        problems.append(f"bound {result.bound} is below the objective {result.objective}")
+    return problems
+
+
+def verify_branches(result: Any) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.form_joint_branches` result from its graph.
+
+    Checks: every grouped unit is a small unit (not a community or village, fewer than
+    ``min_members`` full members) and in one group only; each group has 2 .. ``max_units``
+    units of one street, members totalling ``min_members`` .. ``max_members``, pairwise within
+    ``max_km``; every small unit is either grouped or listed in ``uncovered`` with a reason;
+    ``objective``, ``total_km`` and ``same_industry_pairs`` match the groups.
+
+    Examples
+    --------
+    >>> from pbmatch.datasets import synthetic_district
+    >>> from pbmatch.problems.branches import form_joint_branches
+    >>> verify_branches(form_joint_branches(synthetic_district(seed=2), max_km=1.5))
+    []
+    """
+    early = _no_solution(result, len(result.groups))
+    if early is not None:
+        return early
+    problems: list[str] = []
+    g = result.graph
+    index = {u: i for i, u in enumerate(g.ids.tolist())}
+    small = {
+        u.id
+        for u in g.units
+        if u.kind not in ("community", "village") and u.members < result.min_members
+    }
+    grouped: set[str] = set()
+    total_km = 0.0
+    pairs = 0
+    for name, street, group in zip(
+        result.group_ids, result.group_streets, result.groups, strict=True
+    ):
+        if not 2 <= len(group) <= result.max_units:
+            problems.append(f"group {name} has {len(group)} units; allowed 2..{result.max_units}")
+        for u in group:
+            if u not in small:
+                problems.append(f"group {name}: {u!r} is not a small unit")
+            if u in grouped:
+                problems.append(f"unit {u!r} is in two groups")
+            grouped.add(u)
+            if g.street_of(u) != street:
+                problems.append(f"group {name}: {u!r} is not in street {street!r}")
+        members = sum(g.unit(u).members for u in group if u in index)
+        if not result.min_members <= members <= result.max_members:
+            problems.append(
+                f"group {name} has {members} members; allowed "
+                f"{result.min_members}..{result.max_members}"
+            )
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                km = _km(g, index[a], index[b])
+                total_km += km
+                pairs += bool(set(g.unit(a).tags) & set(g.unit(b).tags))
+                if result.max_km is not None and not km <= result.max_km:
+                    problems.append(f"group {name}: {a!r} and {b!r} are {km:.3f} km apart")
+    missing = sorted(small - grouped - set(result.uncovered))
+    if missing:
+        problems.append(f"small units neither grouped nor listed as uncovered: {missing[:5]}")
+    both = sorted(grouped & set(result.uncovered))
+    if both:
+        problems.append(f"units both grouped and uncovered: {both[:5]}")
+    if any(not why for why in result.uncovered.values()):
+        problems.append("an uncovered unit has no reason")
+    if not _close(result.objective, float(len(grouped))):
+        problems.append(f"objective {result.objective} but {len(grouped)} units are grouped")
+    if not math.isclose(result.total_km, total_km, rel_tol=1e-9, abs_tol=1e-9):
+        problems.append(f"total_km {result.total_km} but the groups' distances sum to {total_km}")
+    if result.same_industry_pairs != pairs:
+        problems.append(f"same_industry_pairs {result.same_industry_pairs}, recomputed {pairs}")
+    if result.bound is not None and result.bound < result.objective - 1e-9:
+        problems.append(f"bound {result.bound} is below the objective {result.objective}")
+    return problems
+
+
+def verify_projects(result: Any) -> list[str]:
+    """Recompute every rule of a :func:`pbmatch.staff_projects` result from its graph.
+
+    Checks: contributions are positive, by known units other than the owner, in categories the
+    project needs; no unit gives more of a category than it offers (over all projects); no
+    project receives more than it needs; at most ``max_units`` units a project; every
+    contribution within ``max_km``; an indivisible project is staffed fully or not at all;
+    ``staffed``, ``share``, ``objective`` and ``total_km`` match the contributions.
+
+    Examples
+    --------
+    >>> from pbmatch.datasets import synthetic_district, synthetic_projects
+    >>> from pbmatch.problems.projects import staff_projects
+    >>> g = synthetic_district(seed=0, n_streets=1, n_townships=0)
+    >>> verify_projects(staff_projects(g, synthetic_projects(g, seed=1, n_projects=4)))
+    []
+    """
+    early = _no_solution(result, len(result))
+    if early is not None:
+        return early
+    problems: list[str] = []
+    g = result.graph
+    index = {u: i for i, u in enumerate(g.ids.tolist())}
+    by_id = {p.id: k for k, p in enumerate(result.projects)}
+    given: dict[tuple[str, str], float] = {}
+    received: dict[tuple[str, str], float] = {}
+    units: dict[str, set[str]] = {}
+    for p, u, c, q, d in zip(
+        result.project_ids.tolist(),
+        result.unit_ids.tolist(),
+        result.category_names.tolist(),
+        result.quantities.tolist(),
+        result.distance_km.tolist(),
+        strict=True,
+    ):
+        if p not in by_id or u not in index:
+            problems.append(f"contribution {p!r}/{u!r}: unknown project or unit")
+            continue
+        project = result.projects[by_id[p]]
+        if q <= 0:
+            problems.append(f"{u!r} gives {q} of {c!r} to {p!r}; contributions are > 0")
+        if u == project.owner:
+            problems.append(f"{u!r} contributes to its own project {p!r}")
+        if c not in project.needs:
+            problems.append(f"{u!r} gives {c!r} to {p!r}, which does not need it")
+        given[u, c] = given.get((u, c), 0.0) + q
+        received[p, c] = received.get((p, c), 0.0) + q
+        units.setdefault(p, set()).add(u)
+        km = _km(g, index[u], index[project.owner])
+        if result.max_km is not None and not km <= result.max_km + 1e-9:
+            problems.append(f"{u!r} is {km:.3f} km from the owner of {p!r} > max_km")
+        if not (math.isnan(km) and math.isnan(d)) and not math.isclose(km, d, abs_tol=1e-6):
+            problems.append(f"{u!r} -> {p!r}: distance_km {d}, recomputed {km}")
+    for (u, c), q in given.items():
+        offer = float(g.offers[index[u], g.categories.index(c)]) if c in g.categories else 0.0
+        if q > offer + 1e-9:
+            problems.append(f"{u!r} gives {q} of {c!r} in all but offers {offer}")
+    value = 0.0
+    for k, project in enumerate(result.projects):
+        need = sum(project.needs.values())
+        got = {c: received.get((project.id, c), 0.0) for c in project.needs}
+        for c, q in got.items():
+            if q > project.needs[c] + 1e-9:
+                problems.append(
+                    f"{project.id!r} receives {q} of {c!r} but needs {project.needs[c]}"
+                )
+        if len(units.get(project.id, ())) > result.max_units[k]:
+            problems.append(
+                f"{project.id!r} has {len(units[project.id])} units > max {result.max_units[k]}"
+            )
+        full = all(got[c] >= project.needs[c] - 1e-9 for c in project.needs)
+        share = sum(got.values()) / need
+        if not project.divisible and units.get(project.id) and not full:
+            problems.append(f"indivisible {project.id!r} is staffed in part")
+        if bool(result.staffed[k]) != (full and not project.divisible):
+            problems.append(f"{project.id!r}: staffed flag {bool(result.staffed[k])} is wrong")
+        if not math.isclose(float(result.share[k]), share, abs_tol=1e-9):
+            problems.append(f"{project.id!r}: share {result.share[k]}, recomputed {share}")
+        value += project.priority * (share if project.divisible else float(full))
+    if not math.isclose(result.objective, value, rel_tol=1e-9, abs_tol=1e-9):
+        problems.append(f"objective {result.objective}, recomputed {value}")
+    pair_km = {
+        (p, u): _km(g, index[u], index[result.projects[by_id[p]].owner])
+        for p, us in units.items()
+        for u in us
+    }
+    total = math.fsum(0.0 if math.isnan(v) else v for v in pair_km.values())
+    if not math.isclose(result.total_km, total, rel_tol=1e-9, abs_tol=1e-6):
+        problems.append(f"total_km {result.total_km}, recomputed {total}")
+    if result.bound is not None and result.bound < result.objective - 1e-9:
+        problems.append(f"bound {result.bound} is below the objective {result.objective}")
+    return problems
+
+
+__all__ += ["verify_branches", "verify_exchange", "verify_projects"]

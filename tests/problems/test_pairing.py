@@ -218,7 +218,7 @@ def test_external_top_k_candidates_are_priced_by_their_bounds(
 
     monkeypatch.setattr(pairing, "_external_candidates", fake)
     result = pbmatch.pair(graph)
-    assert used == [pairing.SCALE_K] and result.certified
+    assert used == [2 * pairing.SCALE_K] and result.certified
     assert result.objective == pytest.approx(dense.objective, rel=1e-12)
 
 

@@ -564,9 +564,9 @@ def form_joint_branches(
 
     Examples
     --------
-    >>> import pbmatch
-    >>> graph = pbmatch.synthetic_district(seed=0)
-    >>> result = pbmatch.form_joint_branches(graph)
+    >>> from pbmatch.datasets import synthetic_district
+    >>> graph = synthetic_district(seed=0)
+    >>> result = form_joint_branches(graph)
     >>> result.status, len(result.groups) > 0
     ('optimal', True)
     >>> frame = result.to_pandas()

@@ -304,9 +304,9 @@ def exchange_cycles(
 
     Examples
     --------
-    >>> import pbmatch
-    >>> graph = pbmatch.synthetic_district(seed=0, n_streets=1, n_townships=0)
-    >>> result = pbmatch.exchange_cycles(graph, max_length=3)
+    >>> from pbmatch.datasets import synthetic_district
+    >>> graph = synthetic_district(seed=0, n_streets=1, n_townships=0)
+    >>> result = exchange_cycles(graph, max_length=3)
     >>> result.status, result.objective == sum(len(c) for c in result.cycles)
     ('optimal', True)
     >>> giver, receiver = result.cycles[0][:2]

@@ -74,6 +74,10 @@ _BLOCK_PROVIDERS = 192.0  # providers per block of the grid (target)
 _PAIR_CHUNK = 1 << 18  # pairs scored at a time on the sparse path
 _BYTES_PER_BLOCK_PAIR = 24  # working memory of one (provider, receiver) pair of a block
 _BYTES_PER_CANDIDATE = 40
+_SEED_SPAN = 3.0  # seed radius, in distances to a unit's k-th nearest receiver
+_CLASS_SPLIT = 1
+_KIND_SPLIT = 0.01
+_THETA_SPLIT = 1.0
 _GROUP_MAX = 16  # providers per group of the far pass, at most
 
 
@@ -210,38 +214,25 @@ def _run_rank(sorted_keys: IntArray) -> IntArray:
     return np.arange(size, dtype=np.int64) - np.repeat(starts, counts)
 
 
-def _order(group: IntArray, score: FloatArray, other: IntArray) -> IntArray:
-    """Indices sorted by group, then score descending, then ``other`` (pairs are distinct)."""
-    if group.size == 0:
-        return np.zeros(0, np.int64)
+def _descending_rank(score: FloatArray) -> tuple[IntArray, int]:
+    """Dense rank of each score, 0 for the largest, and the number of distinct scores."""
     distinct, inverse = np.unique(score, return_inverse=True)
-    desc = (distinct.size - 1 - inverse.reshape(-1)).astype(np.int64)
-    n_other = int(other.max()) + 1
-    span = distinct.size * n_other
-    if (int(group.max()) + 1) * span < 2**62:  # one int64 key: a single sort
-        return np.argsort(group * span + desc * n_other + other).astype(np.int64)
-    return np.lexsort((other, desc, group)).astype(np.int64)
+    return (distinct.size - 1 - inverse.reshape(-1)).astype(np.int64), int(distinct.size)
 
 
-def _top_mask(group: IntArray, score: FloatArray, other: IntArray, k: int) -> BoolArray:
-    """True for the k best of each group (score descending, then lower ``other``)."""
-    order = _order(group, score, other)
+def _top_mask(group: IntArray, rank: IntArray, n_rank: int, other: IntArray, k: int) -> BoolArray:
+    """True for the k best of each group: lowest ``rank`` (best score), then lowest ``other``."""
     keep = np.zeros(group.size, dtype=bool)
+    if group.size == 0:
+        return keep
+    n_other = int(other.max()) + 1
+    span = n_rank * n_other
+    if (int(group.max()) + 1) * span < 2**62:  # one int64 key: a single sort
+        order = np.argsort(group * span + rank * n_other + other)
+    else:
+        order = np.lexsort((other, rank, group))
     keep[order[_run_rank(group[order]) < k]] = True
     return keep
-
-
-def _kth_by_group(group: IntArray, score: F32, k: int, size: int) -> FloatArray:
-    """k-th largest float32 score of each group (``-inf`` where fewer than k)."""
-    out = np.full(size, -np.inf)
-    if group.size < k:
-        return out
-    bits = np.ascontiguousarray(score, dtype=np.float32).view(np.int32).astype(np.int64)
-    ascending = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF) + 2**31  # order-preserving
-    order = np.argsort((group.astype(np.int64) << 32) | (2**32 - 1 - ascending))
-    at = order[_run_rank(group[order]) == k - 1]
-    out[group[at]] = score[at]
-    return out
 
 
 def _select(
@@ -250,7 +241,8 @@ def _select(
     """Exact top-k both ways of a list of distinct pairs (finite scores only)."""
     finite = np.isfinite(scores)
     rows, cols, scores = rows[finite], cols[finite], scores[finite]
-    keep = _top_mask(rows, scores, cols, k) | _top_mask(cols, scores, rows, k)
+    rank, n_rank = _descending_rank(scores)
+    keep = _top_mask(rows, rank, n_rank, cols, k) | _top_mask(cols, rank, n_rank, rows, k)
     return Candidates(rows[keep], cols[keep], scores[keep], shape)
 
 
@@ -322,24 +314,56 @@ def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
 # ---------------------------------------------------------------------------------------------
 # Running top-k values of rows or columns
 # ---------------------------------------------------------------------------------------------
+class _TopK:
+    """The k largest values seen for each of ``size`` rows (merged in bounded batches)."""
+
+    def __init__(self, size: int, k: int, batch: int = 1 << 20) -> None:
+        self.best = np.full((size, k), -np.inf, dtype=np.float32)
+        self._idx: list[IntArray] = []
+        self._vals: list[F32] = []
+        self._count = 0
+        self._batch = batch
+
+    def add(self, idx: IntArray, vals: F32) -> None:
+        self._idx.append(idx)
+        self._vals.append(vals)
+        self._count += idx.size
+        if self._count >= self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._idx:
+            _merge_best(self.best, np.concatenate(self._idx), np.concatenate(self._vals))
+        self._idx, self._vals, self._count = [], [], 0
+
+    def table(self) -> F32:
+        """``(size, k)``: the k largest of each row, descending, ``-inf`` padded."""
+        self._flush()
+        return self.best
+
+
 def _merge_best(best: F32, idx: IntArray, vals: F32) -> None:
-    """Merge values into the per-row sorted top-k table ``best`` (descending, -inf padded)."""
+    """Merge values into the per-row top-k table ``best`` (k largest per row, -inf padded).
+
+    ``best[r]`` ends up holding the k largest of its old values and ``vals[idx == r]``.
+    """
     if idx.size == 0:
         return
     k = best.shape[1]
-    touched = np.unique(idx)
-    local = np.searchsorted(touched, idx)
-    old = best[touched]
-    group = np.concatenate([np.repeat(np.arange(touched.size), k), local])
-    values = np.concatenate([old.reshape(-1), vals.astype(np.float32)])
+    touched = np.zeros(best.shape[0], dtype=bool)
+    touched[idx] = True
+    rows = np.flatnonzero(touched)
+    old = best[rows]
+    finite = np.isfinite(old)
+    group = np.concatenate([np.repeat(rows, k)[finite.reshape(-1)], idx])
+    values = np.concatenate([old[finite], vals.astype(np.float32)])
     bits = values.view(np.int32).astype(np.int64)
-    ascending = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF) + 2**31
-    order = np.argsort((group.astype(np.int64) << 32) | (2**32 - 1 - ascending))
+    ascending = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF) + 2**31  # order-preserving
+    order = np.argsort((group << 32) | (2**32 - 1 - ascending))
     rank = _run_rank(group[order])
     top = order[rank < k]
-    out = np.full((touched.size, k), -np.inf, dtype=np.float32)
-    out[group[top], rank[rank < k]] = values[top]
-    best[touched] = out
+    best[rows] = -np.inf
+    best[group[top], rank[rank < k]] = values[top]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,10 +409,13 @@ class _Engine:
         )
         self.th_row = np.full(self.n, -np.inf)
         self.th_col = np.full(self.m, -np.inf)
-        self.row_best = np.full((self.n, k), -np.inf, dtype=np.float32)
-        self.col_best = np.full((self.m, k), -np.inf, dtype=np.float32)
+        self._rows_acc = _TopK(self.n, k)
+        self._cols_acc = _TopK(self.m, k)
         self.pool: list[tuple[IntArray, IntArray, F32, npt.NDArray[np.int8]]] = []
-        self._merged = 0  # pool entries merged into ``col_best``
+        self._merged = 0  # pool entries merged into the running top-k
+        # Rows and columns whose every allowed pair is already collected (see lonely_pass).
+        self.done_row = np.zeros(self.n, dtype=bool)
+        self.done_col = np.zeros(self.m, dtype=bool)
         self.stats: dict[str, float] = {}
 
     # -- planning ----------------------------------------------------------------------------
@@ -420,11 +447,17 @@ class _Engine:
             )
             density = phi_r.size / max(1.0, float(np.unique(keys).size))
         rho = min(rho, math.sqrt(_TARGET_NEAR / (math.pi * density)))
+        if wd > 0:  # enough receivers near every provider for a first k-th best
+            rho = max(rho, math.sqrt(4.0 * self.k / (math.pi * density)))
         if self.max_km is not None:
             rho = min(rho, self.max_km)
         self.rho = rho
         self.density = density
         self.cell_km = max(rho / 4.0, math.sqrt(4.0 / density), 1e-3)
+        # Seed radius: a few times the distance to a provider's k-th nearest receiver.
+        self.seed_km = min(
+            rho, max(self.cell_km / 2, _SEED_SPAN * math.sqrt(self.k / (math.pi * density)))
+        )
         block_km = math.sqrt(_BLOCK_PROVIDERS / density)
         self.block_cells = max(1, round(block_km / self.cell_km))
 
@@ -561,7 +594,7 @@ class _Engine:
         self.street_r = s._r.street[r_ord]
         n = self.n
 
-        rows: list[FloatArray] = []
+        rows: list[F32] = []  # float32 as built (the table is their stack)
         ent_p: list[IntArray] = []
         ent_row: list[IntArray] = []
         ent_coef: list[FloatArray] = []
@@ -570,7 +603,7 @@ class _Engine:
         for c, values in self._entries["nm"].items():
             base = len(rows)
             scale = w["need_met"] * cw[c] * inv_r
-            rows.extend(np.minimum(v, self.needs_r[c]) * scale for v in values)
+            rows.extend((np.minimum(v, self.needs_r[c]) * scale).astype(np.float32) for v in values)
             pos = np.flatnonzero(self.offers_p[c] > 0)
             ent_p.append(pos)
             ent_row.append(base + np.searchsorted(values, self.offers_p[c, pos]))
@@ -585,14 +618,16 @@ class _Engine:
                 row = w["kind"] * s._kind_table[kind, self.kinds_r]
                 if district >= 0:
                     row = row + w["same_district"] * (self.district_r == district)
-                rows.append(np.asarray(row, dtype=float))
+                rows.append(np.asarray(row, dtype=np.float32))
             ent_p.append(np.arange(n, dtype=np.int64))
             ent_row.append(combo_base + inverse.reshape(-1))
             ent_coef.append(np.ones(n))
         self.combos = combos
         for c, values in self._entries["ou"].items():
             base = len(rows)
-            rows.extend(cw[c] * np.minimum(v, self.offers_r[c]) for v in values)
+            rows.extend(
+                (cw[c] * np.minimum(v, self.offers_r[c])).astype(np.float32) for v in values
+            )
             pos = np.flatnonzero(self.needs_p[c] > 0)
             ent_p.append(pos)
             ent_row.append(base + np.searchsorted(values, self.needs_p[c, pos]))
@@ -601,9 +636,16 @@ class _Engine:
         self.direct_nm = [(c, w["need_met"] * cw[c] * inv_r) for c in self._entries["direct_nm"]]
         self.direct_ou = list(self._entries["direct_ou"])
         self.zero_row = len(rows)
-        rows.append(np.zeros(self.m))
-        self.table = np.ascontiguousarray(np.array(rows, dtype=np.float32).reshape(-1, self.m))
-        self.table_t = np.ascontiguousarray(self.table.T)  # receiver-major, for gathers
+        rows.append(np.zeros(0, dtype=np.float32))
+        self.table = np.zeros((len(rows), self.m), dtype=np.float32)
+        for t, row in enumerate(rows[:-1]):
+            self.table[t] = row
+        rows.clear()
+        # Receiver-major half-precision copy for the far pass's member bounds.
+        big = float(self.table.max(initial=0.0)) > 6e4
+        self.table_h = np.ascontiguousarray(
+            self.table.T if big else self.table.T.astype(np.float16)
+        )
         # Slots: each provider's entries in family order (the weighted ou ones last).
         prov = np.concatenate([*ent_p, np.zeros(0, np.int64)]).astype(np.int64)
         trow = np.concatenate([*ent_row, np.zeros(0, np.int64)]).astype(np.int64)
@@ -678,15 +720,24 @@ class _Engine:
         order = np.argsort(codes, kind="stable")
         self.street_order = order[codes[order] >= 0].astype(np.int64)
         self.street_sorted = codes[self.street_order]
+        self._where = np.full(self.m, -1, np.int64)  # column of each receiver in a block
 
     # -- neighbourhoods ----------------------------------------------------------------------
-    def _near_cells(self, block: int, radius: float) -> tuple[IntArray, FloatArray]:
+    def _reach(self, radius: float) -> int:
+        """Grid rows that may hold points within ``radius`` km (chord ≥ 2/π · arc)."""
+        return math.ceil(radius * math.pi / 2.0 / self.cell_km) + 1
+
+    def _near_cells(
+        self, block: int, radius: float, reach: int | None = None
+    ) -> tuple[IntArray, FloatArray]:
         """Cells scanned for a block: grid rows within reach and box gap <= ``radius``."""
         if self.cell_start.size == 0:
             return np.zeros(0, np.int64), np.zeros(0)
-        reach = self.reach_rows if radius > 0 else 1
-        lo = max(0, int(self.block_rows[0][block]) - reach)
-        hi = min(self.row_ptr.size - 1, int(self.block_rows[1][block]) + reach + 1)
+        if reach is None:
+            reach = self.reach_rows if radius > 0 else 1
+        top = self.row_ptr.size - 1
+        lo = min(top, max(0, int(self.block_rows[0][block]) - reach))
+        hi = min(top, max(lo, int(self.block_rows[1][block]) + reach + 1))
         cells = np.sort(self.cells_by_row[self.row_ptr[lo] : self.row_ptr[hi]])
         gap = _box_gap(
             self.block_lo[block], self.block_hi[block], self.cell_lo[cells], self.cell_hi[cells]
@@ -708,6 +759,13 @@ class _Engine:
             gap = _box_gap(self.block_lo[b], self.block_hi[b], self.cell_lo[c], self.cell_hi[c])
             covered[both] |= inside & (gap <= self.rho)
         return covered
+
+    def _fresh(self, i: IntArray, j: IntArray) -> BoolArray:
+        """Pairs no other pass collects: not scanned near, not a tie, not of a done column."""
+        fresh = ~self._covered(i, j)
+        fresh &= ~_member(i * max(1, self.m) + j, self.tie_keys)
+        fresh &= ~self.done_col[j]
+        return fresh
 
     def _street_extras(self, pa: int, pb: int, in_cells: BoolArray) -> IntArray:
         """Receivers in the streets of providers pa:pb outside the scanned cells."""
@@ -764,25 +822,31 @@ class _Engine:
         """Same-street bonus, ties and forbidden self pairs of a block, added in place."""
         w = self.w
         m = max(1, self.m)
-        where = np.full(self.m, -1, np.int64)
+        where = self._where
         where[cols] = np.arange(cols.size)
         flat = out.reshape(-1)
         q = cols.size
-        if w["same_street"] or w["same_district"]:
+        if (w["same_street"] or w["same_district"]) and self.street_order.size:
             streets = self.street_p[pa:pb]
-            for code in np.unique(streets[streets >= 0]).tolist():
-                lo, hi = np.searchsorted(self.street_sorted, [code, code + 1])
-                c = where[self.street_order[lo:hi]]
-                c = c[c >= 0]
-                if c.size == 0:
-                    continue
-                rows = np.flatnonzero(streets == code)
-                d_p = self.district_p[pa + rows][:, None]
-                same_d = (d_p == self.district_r[cols[c]][None, :]) & (d_p >= 0)
-                bonus = np.where(same_d, w["same_street"] - w["same_district"], w["same_street"])
-                flat[(rows[:, None] * q + c[None, :]).reshape(-1)] += bonus.reshape(-1).astype(
-                    np.float32
-                )
+            by_street = np.argsort(streets, kind="stable")
+            ordered = streets[by_street]
+            codes = np.unique(ordered[ordered >= 0])
+            # Receivers of those streets that are columns of the block...
+            lo = np.searchsorted(self.street_sorted, codes, side="left")
+            hi = np.searchsorted(self.street_sorted, codes, side="right")
+            members, which = _ranges(lo, hi)
+            col = where[self.street_order[members]]
+            inside = col >= 0
+            col, code = col[inside], codes[which[inside]]
+            # ... each paired with the block's providers of the same street.
+            lo = np.searchsorted(ordered, code, side="left")
+            hi = np.searchsorted(ordered, code, side="right")
+            at, which = _ranges(lo, hi)
+            rows, col = by_street[at], col[which]
+            d_p = self.district_p[pa + rows]
+            same_d = (d_p == self.district_r[cols[col]]) & (d_p >= 0)
+            bonus = np.where(same_d, w["same_street"] - w["same_district"], w["same_street"])
+            flat[rows * q + col] += bonus.astype(np.float32)
         for keys, value in ((self.tie_keys, w["continuity"]), (self.self_keys, -np.inf)):
             if not value:
                 continue
@@ -791,6 +855,7 @@ class _Engine:
             c = where[j]
             hit = c >= 0
             flat[(i[hit] - pa) * q + c[hit]] += np.float32(value)
+        where[cols] = -1
 
     def _distance(self, i: IntArray, j: IntArray) -> F32:
         """Float32 great-circle km of pairs (internal indices; broadcastable), NaN if unknown."""
@@ -831,10 +896,13 @@ class _Engine:
 
     def _pair_table(self, i: IntArray, j: IntArray) -> F32:
         """``A`` of pairs (internal indices), gathering receiver-major table rows."""
-        width = self.table_t.shape[1]
-        terms = np.take(self.table_t.reshape(-1), j[:, None] * width + self.slot_row[i])
-        terms *= self.slot_coef[i]
-        acc = terms.sum(axis=1, dtype=np.float32)
+        acc = np.zeros(i.size, dtype=np.float32)
+        flat = self.table.reshape(-1)
+        rows, coefs = self.slot_row[i], self.slot_coef[i]
+        for e in range(rows.shape[1]):
+            term = np.take(flat, rows[:, e] * self.m + j)
+            term *= coefs[:, e]
+            acc += term
         for c, coef in self.direct_nm:
             acc += (np.minimum(self.offers_p[c, i], self.needs_r[c, j]) * coef[j]).astype(
                 np.float32
@@ -899,9 +967,19 @@ class _Engine:
 
     # -- passes ------------------------------------------------------------------------------
     def seed_pass(self, bar: Progress) -> None:
-        """Exact scores of each block against the cells it overlaps → first thresholds."""
+        """Exact scores of each block against the cells within ``seed_km`` → first thresholds.
+
+        Rows: the k-th best against those receivers. Columns: the k-th best of the union of
+        the blocks that reach them (each block's top-k merged). Both are lower bounds of the
+        true k-th best (up to ``ε``). The pairs that can still make a row's or a column's
+        top-k (within ``2ε`` of the row's k-th or of the column's k-th in the block) are
+        collected; the near pass skips these cells.
+        """
+        k = self.k
+        two_eps = np.float32(2.0 * self.eps)
+        columns = _TopK(self.m, k)
         for block in range(self.block_start.size):
-            cells, _ = self._near_cells(block, 0.0)
+            cells, _ = self._near_cells(block, self.seed_km)
             cols, _ = _ranges(self.cell_start[cells], self.cell_stop[cells])
             a_all, b_all = int(self.block_start[block]), int(self.block_stop[block])
             if cols.size:
@@ -913,11 +991,29 @@ class _Engine:
                     rows = np.arange(pa, pb, dtype=np.int64)
                     km = self._distance(rows[:, None], cols[None, :])
                     s += self._decay(km)
-                    if self.max_km is not None:
-                        s[self._status(km) != 1] = -np.inf
-                    np.maximum(self.th_row[pa:pb], self._kth(s, 1), out=self.th_row[pa:pb])
-                    self.th_col[cols] = np.maximum(self.th_col[cols], self._kth(s, 0))
+                    status = self._status(km)
+                    sure = np.where(status == 1, s, np.float32(-np.inf))
+                    row_kth = self._kth(sure, 1)
+                    np.maximum(self.th_row[pa:pb], row_kth, out=self.th_row[pa:pb])
+                    # Each column's k best of this block, merged with the other blocks'.
+                    if pb - pa > k:
+                        top = np.partition(np.ascontiguousarray(sure.T), pb - pa - k, axis=1)
+                        top = top[:, pb - pa - k :]
+                    else:
+                        top = np.ascontiguousarray(sure.T)
+                    live = np.isfinite(top)
+                    idx = np.repeat(cols, top.shape[1]).reshape(top.shape)
+                    columns.add(idx[live], top[live])
+                    # Keep what can still make a top-k (forbidden pairs are dropped there).
+                    col_kth = top.min(axis=1) if pb - pa >= k else np.full(cols.size, -np.inf)
+                    keep = s >= (row_kth.astype(np.float32)[:, None] - two_eps)
+                    keep |= s >= (col_kth.astype(np.float32)[None, :] - two_eps)
+                    pos = np.flatnonzero(keep)
+                    r, c = np.divmod(pos, cols.size)
+                    flat = s.reshape(-1)
+                    self._collect(r + pa, cols[c], flat[pos], km.reshape(-1)[pos])
             bar.update()
+        np.maximum(self.th_col, columns.table()[:, -1], out=self.th_col)
 
     def near_pass(self, bar: Progress) -> None:
         """Pairs within ρ (and of one street): bound, then score what can make a top-k."""
@@ -929,6 +1025,9 @@ class _Engine:
         for block in range(n_blocks + 1):
             if block < n_blocks:
                 cells, _ = self._near_cells(block, self.rho)
+                in_cells[_ranges(self.cell_start[cells], self.cell_stop[cells])[0]] = True
+                seeded, _ = self._near_cells(block, self.seed_km)  # done by the seed pass
+                cells = cells[~np.isin(cells, seeded, assume_unique=True)]
                 starts, stops = self.cell_start[cells], self.cell_stop[cells]
                 cols, _ = _ranges(starts, stops)
                 counts = stops - starts
@@ -939,9 +1038,8 @@ class _Engine:
                 a_all, b_all = self.n_located, self.n
                 if a_all == b_all:
                     break
-            in_cells[cols] = True
             extra = self._street_extras(a_all, b_all, in_cells)
-            in_cells[cols] = False
+            in_cells[:] = False
             cols_all = np.concatenate([cols, extra])
             n_cells = cols.size
             if cols_all.size:
@@ -966,6 +1064,10 @@ class _Engine:
                     thr_row = (self.th_row[pa:pb] - two_eps).astype(np.float32)
                     keep = u >= thr_row[:, None]
                     keep |= u >= thr_col[None, :]
+                    if extra.size:  # beyond the cells, a block scans only same-street pairs
+                        keep[:, n_cells:] &= (
+                            self.street_p[pa:pb, None] == self.street_r[extra][None, :]
+                        )
                     pos = np.flatnonzero(keep)
                     touched += u.size
                     rows_local, c = np.divmod(pos, cols_all.size)
@@ -974,16 +1076,9 @@ class _Engine:
                     km = self._distance(i, j)
                     s = a.reshape(-1)[pos] + self._decay(km)
                     self._collect(i, j, s, km)
-                    self._best_rows(i, s, km)
             bar.update()
         self.stats["near_pairs"] = touched
         self.stats["near_scored"] = scored
-
-    def _best_rows(self, i: IntArray, s: F32, km: F32) -> None:
-        """Merge surely allowed scores into the rows' running top-k."""
-        sure = self._status(km) == 1
-        sure &= np.isfinite(s)
-        _merge_best(self.row_best, i[sure], s[sure])
 
     def _decay_bound(self, pa: int, pb: int, cells: IntArray) -> F32:
         """``w_distance · decay(lower bound of km)`` from each provider to each cell (float32)."""
@@ -998,16 +1093,14 @@ class _Engine:
         return np.asarray(bound * (1 + 4 * _U32) + 4 * _U32, dtype=np.float32)
 
     def update_thresholds(self) -> None:
-        """Thresholds from the running top-k of rows and of columns (new pairs merged)."""
-        np.maximum(self.th_row, self.row_best[:, -1], out=self.th_row)
-        new = self.pool[self._merged :]
-        if new:
-            j = np.concatenate([p[1] for p in new])
-            s = np.concatenate([p[2] for p in new])
-            sure = np.concatenate([p[3] for p in new]) == 1
-            _merge_best(self.col_best, j[sure], s[sure])
-            self._merged = len(self.pool)
-        np.maximum(self.th_col, self.col_best[:, -1], out=self.th_col)
+        """Thresholds: k-th best of the collected (distinct, surely allowed) pairs."""
+        for i, j, s, status in self.pool[self._merged :]:
+            sure = status == 1
+            self._rows_acc.add(i[sure], s[sure])
+            self._cols_acc.add(j[sure], s[sure])
+        self._merged = len(self.pool)
+        np.maximum(self.th_row, self._rows_acc.table()[:, -1], out=self.th_row)
+        np.maximum(self.th_col, self._cols_acc.table()[:, -1], out=self.th_col)
 
     def far_pass(self, bar: Progress, providers: IntArray, receivers: IntArray) -> None:
         """Pairs beyond ρ: group bounds on ``A``, then exact ``A``, then scores.
@@ -1049,59 +1142,67 @@ class _Engine:
         seg_district = self.district_r[receivers[seg[:-1]]]
         kind_table = w["kind"] * self.scorer._kind_table
         direct_coef = dict(self.direct_nm)
-        limit = np.empty(receivers.size, dtype=np.uint16)
-        hits_total = expanded = scored = 0
-        found_i: list[IntArray] = []
-        found_j: list[IntArray] = []
-        for g in range(n_groups):
-            members = order[starts[g] : starts[g + 1]]
-            # Kind affinity and same-district bonus: constant on each (kind, district).
-            kinds, districts = stats.combos(g)
-            bonus = kind_table[kinds[:, None], seg_kind[None, :]]
-            bonus += w["same_district"] * (
-                (districts[:, None] == seg_district[None, :]) & (districts[:, None] >= 0)
-            )
-            ub = np.repeat(fixed_up(bonus.max(axis=0)), seg_len)
-            for row in stats.rows(g):
-                ub += nm_table[nm_index[row]]
-            ou_rows, ou_scale, ou_direct = stats.ou(g)
-            extra = np.zeros(0, dtype=np.float32)
-            if (ou_rows or ou_direct) and ou_scale > 0:
-                extra = np.zeros(receivers.size, dtype=np.float32)
-                for row in ou_rows:
-                    extra += self.table[row] if full else self.table[row, receivers]
-                for c, top in ou_direct:
-                    term = self.scorer._category_w[c] * np.minimum(top, self.offers_r[c, receivers])
-                    extra += term.astype(np.float32)
-                extra *= np.float32(ou_scale)
-                np.minimum(extra, np.float32(w["offer_used"]), out=extra)
-            for c, top in stats.direct(g):
-                if extra.size == 0:
+        theta_all = fixed_down(np.minimum.reduceat(self.th_row[order], starts[:-1]) - slack)
+
+        def scan(groups: range) -> tuple[list[IntArray], list[IntArray], int, int]:
+            """Bounds of the groups, then their members' exact bound at the receivers hit."""
+            limit = np.empty(receivers.size, dtype=np.uint16)
+            found_i: list[IntArray] = []
+            found_j: list[IntArray] = []
+            hits_total = expanded = 0
+            for g in groups:
+                members = order[starts[g] : starts[g + 1]]
+                # Kind affinity and same-district bonus: constant on each (kind, district).
+                kinds, districts = stats.combos(g)
+                bonus = kind_table[kinds[:, None], seg_kind[None, :]]
+                bonus += w["same_district"] * (
+                    (districts[:, None] == seg_district[None, :]) & (districts[:, None] >= 0)
+                )
+                ub = np.repeat(fixed_up(bonus.max(axis=0)), seg_len)
+                for row in stats.rows(g):
+                    ub += nm_table[nm_index[row]]
+                ou_rows, ou_scale, ou_direct = stats.ou(g)
+                extra = np.zeros(0, dtype=np.float32)
+                if (ou_rows or ou_direct) and ou_scale > 0:
                     extra = np.zeros(receivers.size, dtype=np.float32)
-                needs = self.needs_r[c, receivers]
-                extra += (np.minimum(top, needs) * direct_coef[c][receivers]).astype(np.float32)
-            if extra.size:
-                ub += fixed_up(extra)
-            theta = fixed_down(np.array([float(self.th_row[members].min()) - slack]))[0]
-            np.minimum(limit_col, theta, out=limit)
-            hit = np.flatnonzero(ub >= limit)
-            bar.update()
-            if hit.size == 0:
-                continue
-            hits_total += hit.size
-            # Members × surviving receivers: exact A (+ the far distance bonus) vs thresholds.
-            j = receivers[hit]
-            a = self._member_table(members, j, stats.used(g))
-            need = np.minimum(self.th_row[members][:, None], self.th_col[j][None, :])
-            ok = np.flatnonzero(a >= (need - slack).astype(np.float32))
-            expanded += a.size
-            if ok.size:
-                mi, hj = np.divmod(ok, j.size)
-                found_i.append(members[mi])
-                found_j.append(j[hj])
+                    for row in ou_rows:
+                        extra += self.table[row] if full else self.table[row, receivers]
+                    for c, top in ou_direct:
+                        term = np.minimum(top, self.offers_r[c, receivers])
+                        extra += (self.scorer._category_w[c] * term).astype(np.float32)
+                    extra *= np.float32(ou_scale)
+                    np.minimum(extra, np.float32(w["offer_used"]), out=extra)
+                for c, top in stats.direct(g):
+                    if extra.size == 0:
+                        extra = np.zeros(receivers.size, dtype=np.float32)
+                    needs = self.needs_r[c, receivers]
+                    extra += (np.minimum(top, needs) * direct_coef[c][receivers]).astype(np.float32)
+                if extra.size:
+                    ub += fixed_up(extra)
+                np.minimum(limit_col, theta_all[g], out=limit)
+                hit = np.flatnonzero(ub >= limit)
+                bar.update()
+                if hit.size == 0:
+                    continue
+                hits_total += hit.size
+                # Members × surviving receivers: exact A (+ far distance bonus) vs thresholds.
+                j = receivers[hit]
+                a = self._member_table(members, j, stats.used(g))
+                need = np.minimum(self.th_row[members][:, None], self.th_col[j][None, :])
+                ok = np.flatnonzero(a >= (need - slack).astype(np.float32))
+                expanded += a.size
+                if ok.size:
+                    mi, hj = np.divmod(ok, j.size)
+                    found_i.append(members[mi])
+                    found_j.append(j[hj])
+            return found_i, found_j, hits_total, expanded
+
+        # One thread: on a loaded 2-core machine two threads lose to one (GIL, BLAS).
+        found_i, found_j, hits_total, expanded = scan(range(n_groups))
+        scored = 0
         if found_i:
             i, jj = np.concatenate(found_i), np.concatenate(found_j)
-            fresh = ~self._covered(i, jj)
+            fresh = self._fresh(i, jj)
             scored = int(fresh.sum())
             self._pair_scores(i[fresh], jj[fresh])
         self.stats["far_groups"] = self.stats.get("far_groups", 0) + n_groups
@@ -1110,16 +1211,22 @@ class _Engine:
         self.stats["far_scored"] = self.stats.get("far_scored", 0) + scored
 
     def _member_table(self, members: IntArray, cols: IntArray, used: IntArray) -> F32:
-        """``A`` of a few providers × receivers ``cols`` (``used``: their table rows)."""
+        """Upper bound of ``A`` of a few providers × receivers ``cols`` (``used``: their rows).
+
+        Within a relative 2**-8 of ``A``: a filter; the pairs it passes are scored exactly.
+        """
         slot = self.slot_row[members]
         left = np.zeros((members.size, used.size), dtype=np.float32)
         left[np.arange(members.size)[:, None], np.searchsorted(used, slot)] = self.slot_coef[
             members
         ]
-        # Whole receiver-major rows (1 KB each, one cache line stream), then the used columns.
-        right = np.take(self.table_t, cols, axis=0)[:, used]
-        # A small product; einsum's own loop (BLAS threads cost more than they save here).
+        # Whole receiver-major rows (half precision, one stream each), then the used columns;
+        # rounding to float16 loses at most 2**-11 relatively, so scale up by 2**-9.
+        right = np.take(self.table_h, cols, axis=0)[:, used].astype(np.float32)
+        # A small product in einsum's own loop: BLAS threads cost far more than they save here.
         out = np.einsum("ij,kj->ik", left, right, optimize=False)
+        if self.table_h.dtype == np.float16:
+            out *= np.float32(1 + 2.0**-9)
         for c, coef in self.direct_nm:
             term = np.minimum(self.offers_p[c, members, None], self.needs_r[c][cols][None, :])
             out += (term * coef[cols][None, :]).astype(np.float32)
@@ -1141,7 +1248,7 @@ class _Engine:
         nm_cats = sorted(self.nm_rows) + [c for c, _ in self.direct_nm]
         ou_cats = sorted(self.ou_rows) + list(self.direct_ou)
         lonely = ~np.isfinite(self.th_row[providers])
-        parts = [self.offers_p[c, providers] > 0 for c in nm_cats]
+        parts = [self.offers_p[c, providers] > 0 for c in nm_cats] if _CLASS_SPLIT else []
         if ou_cats:
             parts.append((self.needs_p[ou_cats][:, providers] > 0).any(axis=0))
         parts.append(lonely)
@@ -1151,12 +1258,19 @@ class _Engine:
         sort = np.argsort(inverse, kind="stable")
         order = providers[sort]
         cuts = _runs(inverse[sort]).tolist()
+        # Split features, each scaled to the bound it moves: quantities through the share of a
+        # receiver's needs they can meet (about w / max), the threshold as it is.
+        top_o = self.offers_p[nm_cats].max(axis=1, initial=1.0)[:, None]
+        top_n = self.needs_p[ou_cats].max(axis=1, initial=1.0)[:, None]
+        w = self.w
+        th = np.where(np.isfinite(self.th_row), self.th_row, 0.0)
         features = np.vstack(
             [
-                self.offers_p[nm_cats],
-                self.needs_p[ou_cats],
-                self.kinds_p[None, :].astype(float),
-                self.district_p[None, :].astype(float),
+                self.offers_p[nm_cats] * (w["need_met"] / top_o),
+                self.needs_p[ou_cats] * (w["offer_used"] / top_n),
+                self.kinds_p[None, :] * (w["kind"] * _KIND_SPLIT),
+                self.district_p[None, :] * (w["same_district"] * _KIND_SPLIT),
+                th[None, :] * _THETA_SPLIT,
             ]
         )
         out_starts: list[int] = []
@@ -1183,6 +1297,44 @@ class _Engine:
         starts = np.array([*sorted(out_starts), providers.size], dtype=np.int64)
         return order, starts
 
+    def lonely_pass(self) -> None:
+        """Rows and columns with fewer than k candidates so far, when ``max_km`` > ρ.
+
+        Score every pair of theirs within ``max_km`` that the near pass did not scan: then
+        all their allowed pairs are collected and the far pass can skip them.
+        """
+        assert self.max_km is not None
+        lonely_p = ~np.isfinite(self.th_row)
+        lonely_p[self.n_located :] = False
+        lonely_r = ~np.isfinite(self.th_col)
+        lonely_r[self.m_located :] = False
+        if not (lonely_p.any() or lonely_r.any()):
+            return
+        for block in range(self.block_start.size):
+            a, b = int(self.block_start[block]), int(self.block_stop[block])
+            cells, _ = self._near_cells(block, self.max_km, reach=self._reach(self.max_km))
+            cols, _ = _ranges(self.cell_start[cells], self.cell_stop[cells])
+            rows = np.arange(a, b, dtype=np.int64)
+            mine = rows[lonely_p[a:b]]
+            theirs = cols[lonely_r[cols]]
+            i = np.concatenate(
+                [np.repeat(mine, cols.size), np.repeat(rows[~lonely_p[a:b]], theirs.size)]
+            )
+            j = np.concatenate([np.tile(cols, mine.size), np.tile(theirs, b - a - mine.size)])
+            fresh = self._fresh(i, j)
+            self._pair_scores(i[fresh], j[fresh])
+        # Pairs with a unit without a location are never cut off.
+        lost_p = np.arange(self.n_located, self.n, dtype=np.int64)
+        lost_r = np.arange(self.m_located, self.m, dtype=np.int64)
+        mine, theirs = np.flatnonzero(lonely_p), np.flatnonzero(lonely_r)
+        i = np.concatenate([np.repeat(mine, lost_r.size), np.repeat(lost_p, theirs.size)])
+        j = np.concatenate([np.tile(lost_r, mine.size), np.tile(theirs, lost_p.size)])
+        fresh = self._fresh(i, j)
+        self._pair_scores(i[fresh], j[fresh])
+        self.done_row |= lonely_p
+        self.done_col |= lonely_r
+        self.stats["lonely"] = int(lonely_p.sum() + lonely_r.sum())
+
     def ties(self) -> None:
         """Standing ties the near pass does not scan, scored whatever their distance."""
         i, j = np.divmod(self.tie_keys, max(1, self.m))
@@ -1203,7 +1355,14 @@ class _Engine:
         vals = s.astype(np.float64)
         keep = (vals >= self.th_row[i] - margin) | (vals >= self.th_col[j] - margin)
         rows, cols = self.p_order[i[keep]], self.r_order[j[keep]]
-        exact = self.scorer.scores(rows, cols)
+        del i, j, s, vals, keep
+        exact = np.concatenate(
+            [
+                self.scorer.scores(rows[t : t + _PAIR_CHUNK], cols[t : t + _PAIR_CHUNK])
+                for t in range(0, rows.size, _PAIR_CHUNK)
+            ]
+            or [np.zeros(0)]
+        )
         self.stats["rescored"] = rows.size
         return _select(rows, cols, exact, self.k, (self.n, self.m))
 
@@ -1379,7 +1538,8 @@ def _top_k_blocks(scorer: PairScorer, k: int, budget: int) -> Candidates:
         rows = rows.astype(np.int64)
         cols = cols.astype(np.int64)
         # Keep the block's candidates for its rows (k each) and for the columns (k each).
-        keep = _top_mask(cols, vals, rows, k) | _top_mask(rows, vals, cols, k)
+        rank, n_rank = _descending_rank(vals)
+        keep = _top_mask(cols, rank, n_rank, rows, k) | _top_mask(rows, rank, n_rank, cols, k)
         parts.append((rows[keep] + start, cols[keep], vals[keep]))
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
@@ -1391,12 +1551,13 @@ def _top_k_pruned(
     scorer: PairScorer, k: int, budget: int, progress: bool, stats: dict[str, float] | None = None
 ) -> Candidates:
     """The pruned algorithm of the module docstring (any size)."""
-    clock = [time.perf_counter()]
+    clock = [time.perf_counter(), time.process_time()]
 
     def lap(name: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         engine.stats[f"time_{name}"] = now - clock[0]
-        clock[0] = now
+        engine.stats[f"cpu_{name}"] = cpu - clock[1]
+        clock[:] = [now, cpu]
 
     engine = _Engine(scorer, k, budget, progress)
     lap("setup")
@@ -1411,7 +1572,9 @@ def _top_k_pruned(
         engine.update_thresholds()
         lap("thresholds")
         everything_near = engine.max_km is not None and engine.max_km <= engine.rho
-        all_p = np.arange(engine.n, dtype=np.int64)
+        if engine.max_km is not None and not everything_near:
+            engine.lonely_pass()
+        all_p = np.flatnonzero(~engine.done_row).astype(np.int64)
         all_r = np.arange(engine.m, dtype=np.int64)
         if not everything_near:
             engine.far_pass(bar, all_p, all_r)
@@ -1419,7 +1582,7 @@ def _top_k_pruned(
             lost_p = np.arange(engine.n_located, engine.n, dtype=np.int64)
             lost_r = np.arange(engine.m_located, engine.m, dtype=np.int64)
             engine.far_pass(bar, lost_p, all_r)
-            engine.far_pass(bar, all_p, lost_r)
+            engine.far_pass(bar, all_p[all_p < engine.n_located], lost_r)
         lap("far")
         result = engine.select()
         lap("select")

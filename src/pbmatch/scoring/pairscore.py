@@ -34,6 +34,7 @@ DEFAULT_MEMORY_BUDGET = 2**30
 """Bytes of working memory a dense score matrix or a top-k run may take by default (1 GiB)."""
 
 _DENSE_BYTES_PER_PAIR = 8 * 6  # the result plus the float64 temporaries of one block
+_PAIR_CHUNK = 1 << 16  # pairs per step of the pairwise complementarity sums
 
 
 def _share(met: npt.NDArray[np.floating[Any]], total: FloatArray) -> FloatArray:
@@ -106,12 +107,17 @@ class _Side:
     street: IntArray
     district: IntArray
     xyz: FloatArray  # (size, 3) unit vectors, NaN rows where the location is unknown
+    offers_w: FloatArray  # (size, C') offers of the categories with a weight > 0
+    needs_w: FloatArray
 
     @classmethod
     def build(cls, graph: RegionGraph, units: IntArray, category_w: FloatArray) -> _Side:
         needs = graph.needs[units]
+        weighted = np.flatnonzero(category_w > 0)
         return cls(
             units=units,
+            offers_w=np.ascontiguousarray(graph.offers[units][:, weighted]),
+            needs_w=np.ascontiguousarray(needs[:, weighted]),
             offers_t=np.ascontiguousarray(graph.offers[units].T),
             needs_t=np.ascontiguousarray(needs.T),
             need_total=needs @ category_w,
@@ -200,6 +206,7 @@ class PairScorer:
             [self.weights.category_weights.get(c, 1.0) for c in graph.categories], dtype=float
         )
         self._kind_table = np.asarray(self.weights.kind_table(), dtype=float)
+        self._weighted = np.flatnonzero(self._category_w > 0)
         self._p = _Side.build(graph, self.providers, self._category_w)
         self._r = _Side.build(graph, self.receivers, self._category_w)
         ends = (
@@ -231,13 +238,21 @@ class PairScorer:
         return self._kernels
 
     # -- the canonical formula ---------------------------------------------------------------
-    def _pair_sum(self, a_t: FloatArray, b_t: FloatArray, i: IntArray, j: IntArray) -> FloatArray:
-        """``Σ_c w_c min(a[i, c], b[j, c])`` summed in category order (deterministic)."""
-        total = np.zeros(np.broadcast(i, j).shape)
-        for c in np.flatnonzero(self._category_w):
-            term = np.minimum(a_t[c][i], b_t[c][j])
-            term *= self._category_w[c]
-            total += term
+    def _pair_sum(self, a: FloatArray, b: FloatArray, i: IntArray, j: IntArray) -> FloatArray:
+        """``Σ_c w_c min(a[i, c], b[j, c])`` over the weighted categories, in category order.
+
+        ``a`` and ``b`` hold one row per unit and one column per weighted category.
+        """
+        cw = self._category_w[self._weighted]
+        total = np.zeros(i.size)
+        for start in range(0, i.size, _PAIR_CHUNK):
+            stop = min(i.size, start + _PAIR_CHUNK)
+            terms = np.take(a, i[start:stop], axis=0)
+            np.minimum(terms, np.take(b, j[start:stop], axis=0), out=terms)
+            terms *= cw
+            acc = total[start:stop]
+            for c in range(cw.size):  # a fixed order: the same bits for a pair in any call
+                acc += terms[:, c]
         return total
 
     def _parts(
@@ -389,8 +404,8 @@ class PairScorer:
         """
         i, j = self._pairs(rows, cols)
         p, r = self._p, self._r
-        need_sum = self._pair_sum(p.offers_t, r.needs_t, i, j)
-        offer_sum = self._pair_sum(p.needs_t, r.offers_t, i, j)
+        need_sum = self._pair_sum(p.offers_w, r.needs_w, i, j)
+        offer_sum = self._pair_sum(p.needs_w, r.offers_w, i, j)
         parts = self._parts(i, j, need_sum, offer_sum, self._pair_flags(i, j, self._tie_keys))
         return self._combine(parts, self._pair_flags(i, j, self._self_keys))
 
@@ -404,8 +419,8 @@ class PairScorer:
         """
         i, j = self._pairs(rows, cols)
         p, r = self._p, self._r
-        need_sum = self._pair_sum(p.offers_t, r.needs_t, i, j)
-        offer_sum = self._pair_sum(p.needs_t, r.offers_t, i, j)
+        need_sum = self._pair_sum(p.offers_w, r.needs_w, i, j)
+        offer_sum = self._pair_sum(p.needs_w, r.offers_w, i, j)
         parts = self._parts(i, j, need_sum, offer_sum, self._pair_flags(i, j, self._tie_keys))
         out = {name: self._w[name] * parts[name] for name in COMPONENTS}
         score = np.zeros(i.shape)

@@ -1,0 +1,102 @@
+"""Benchmark ``exchange_cycles`` against the plain CP-SAT cycle model on the same district.
+
+Instance: ``synthetic_district(seed, n_streets=12, n_townships=2)``, about 1,000 units, with
+``max_length=3``. Peer: the naive cycle formulation as one would first write it: every cycle
+of length <= 3 from ``networkx.simple_cycles`` on the whole can-give graph, one CP-SAT Boolean
+each (Python API), an at-most-one per unit, the same lexicographic weights, the same
+parameters (1 worker, seed 0, linearization level 2) and a time limit. Times are the best of
+``--repeat`` runs (the machine is shared). Ratios are pbmatch / peer.
+
+Usage::
+
+    python benchmarks/bench_exchange.py            # ~1,000 units, peer limited to 60 s
+    python benchmarks/bench_exchange.py --smoke    # one street, for CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import networkx as nx
+import numpy as np
+
+from pbmatch.datasets import synthetic_district
+from pbmatch.problems.exchange import can_give, exchange_cycles
+from pbmatch.verify import verify_exchange
+
+
+def peer(graph, max_length: int, time_limit: float) -> tuple[str, int, float]:  # type: ignore[no-untyped-def]
+    from ortools.sat.python import cp_model
+
+    adjacency, quantity = can_give(graph, np.arange(len(graph)))
+    g = nx.DiGraph()
+    g.add_edges_from(zip(*np.nonzero(adjacency), strict=False))
+    cycles = list(nx.simple_cycles(g, length_bound=max_length))
+    q = [sum(quantity[c[i], c[(i + 1) % len(c)]] for i in range(len(c))) for c in cycles]
+    max_out = np.where(adjacency, quantity, 0).max(axis=1).sum()
+    w = int(max_out) + 1
+    model = cp_model.CpModel()
+    x = [model.new_bool_var("") for _ in cycles]
+    by_unit: dict[int, list[int]] = {}
+    for k, c in enumerate(cycles):
+        for u in c:
+            by_unit.setdefault(u, []).append(k)
+    for ks in by_unit.values():
+        model.add_at_most_one(x[k] for k in ks)
+    weights = [w * len(c) + int(qq) for c, qq in zip(cycles, q, strict=True)]
+    model.maximize(sum(wk * xk for wk, xk in zip(weights, x, strict=True)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2
+    solver.parameters.max_time_in_seconds = time_limit
+    status = solver.status_name(solver.solve(model))
+    units = sum(len(c) for k, c in enumerate(cycles) if solver.value(x[k])) if status in (
+        "OPTIMAL", "FEASIBLE") else 0  # fmt: skip
+    return status, units, float(len(cycles))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--peer-limit", type=float, default=60.0)
+    args = parser.parse_args()
+    streets, townships, seeds, repeat, limit = 12, 2, args.seeds, args.repeat, args.peer_limit
+    if args.smoke:
+        streets, townships, seeds, repeat, limit = 1, 0, 1, 1, 10.0
+    exchange_cycles(synthetic_district(seed=0, n_streets=1, n_townships=0))  # warm imports
+    failures = 0
+    header = (
+        f"{'seed':>4} {'units':>6} {'cycles':>8} {'pbmatch s':>10} {'status':>8} "
+        f"{'in cycles':>9} {'peer s':>8} {'peer status':>11} {'peer units':>10} {'ratio':>6}"
+    )
+    print(header)
+    for seed in range(seeds):
+        graph = synthetic_district(seed=seed, n_streets=streets, n_townships=townships)
+        best, result = float("inf"), None
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = exchange_cycles(graph, max_length=3)
+            best = min(best, time.perf_counter() - start)
+        assert result is not None
+        if verify_exchange(result) or result.status != "optimal":
+            print(f"FAILED: seed {seed}: {result.status} {verify_exchange(result)}")
+            failures += 1
+        start = time.perf_counter()
+        status, units, _n_cycles = peer(graph, 3, limit)
+        peer_time = time.perf_counter() - start
+        if status == "OPTIMAL" and units != result.objective:
+            print(f"FAILED: seed {seed}: peer proved {units} units, pbmatch {result.objective}")
+            failures += 1
+        print(f"{seed:>4} {len(graph):>6} {result.n_cycles:>8} {best:>10.2f} {result.status:>8} "
+              f"{result.objective:>9g} {peer_time:>8.2f} {status:>11} {units:>10} "
+              f"{best / peer_time:>6.2f}")  # fmt: skip
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

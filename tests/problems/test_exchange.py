@@ -1,0 +1,169 @@
+"""Exchange cycles: optimal against a scipy MILP over independently enumerated cycles."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+import pbmatch.solvers.cpsat as cpsat
+from pbmatch import InputError, RegionGraph
+from pbmatch.datasets import synthetic_district
+from pbmatch.problems.exchange import enumerate_cycles, exchange_cycles
+from pbmatch.verify import verify_exchange
+
+
+def reference(
+    graph: RegionGraph, max_length: int, max_km: float | None = None
+) -> tuple[int, float]:
+    """(units, quantity) of the lexicographic optimum: networkx cycles + two HiGHS MILPs."""
+    offers, needs = graph.offers, graph.needs
+    digraph = nx.DiGraph()
+    for a, b in itertools.permutations(range(len(graph)), 2):
+        q = float(np.minimum(offers[a], needs[b]).sum())
+        if q > 0:
+            if max_km is not None:
+                lat, lon = (
+                    np.radians([graph.lat[a], graph.lat[b]]),
+                    np.radians([graph.lon[a], graph.lon[b]]),
+                )
+                h = (
+                    np.sin((lat[1] - lat[0]) / 2) ** 2
+                    + np.cos(lat[0]) * np.cos(lat[1]) * np.sin((lon[1] - lon[0]) / 2) ** 2
+                )
+                if 2 * 6371.0088 * np.arcsin(np.sqrt(h)) > max_km:
+                    continue
+            digraph.add_edge(a, b, q=q)
+    cycles = list(nx.simple_cycles(digraph, length_bound=max_length))
+    if not cycles:
+        return 0, 0.0
+    size = np.array([len(c) for c in cycles], dtype=float)
+    qty = np.array(
+        [sum(digraph[c[i]][c[(i + 1) % len(c)]]["q"] for i in range(len(c))) for c in cycles]
+    )
+    a = np.zeros((len(graph), len(cycles)))
+    for k, c in enumerate(cycles):
+        a[c, k] = 1
+    rows = LinearConstraint(a, 0, 1)
+    ones = np.ones(len(cycles))
+    first = milp(-size, constraints=rows, integrality=ones, bounds=Bounds(0, 1))
+    units = round(-first.fun)
+    second = milp(
+        -qty,
+        constraints=[rows, LinearConstraint(size[None, :], units, np.inf)],
+        integrality=ones,
+        bounds=Bounds(0, 1),
+    )
+    return units, float(-second.fun)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("max_length", [2, 3])
+def test_optimal_against_milp(seed: int, max_length: int) -> None:
+    graph = synthetic_district(seed=seed, n_streets=1, n_townships=0)
+    result = exchange_cycles(graph, max_length=max_length)
+    assert result.status == "optimal"
+    assert verify_exchange(result) == []
+    units, quantity = reference(graph, max_length)
+    assert result.objective == units
+    assert result.quantity == pytest.approx(quantity)
+    assert result.bound == units
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_reduced_path_is_exact(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the LP reduction (column generation + reduced-cost targets) on small cases."""
+    monkeypatch.setattr(cpsat, "DIRECT_MAX_COLUMNS", 3)
+    graph = synthetic_district(seed=seed, n_streets=1, n_townships=0)
+    result = exchange_cycles(graph, max_length=3)
+    assert result.extra["lp_bound"] is not None
+    assert result.status == "optimal"
+    assert verify_exchange(result) == []
+    assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3))
+
+
+def test_max_km_and_units() -> None:
+    graph = synthetic_district(seed=3, n_streets=2, n_townships=0)
+    result = exchange_cycles(graph, max_km=1.0)
+    assert verify_exchange(result) == []
+    assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3, max_km=1.0))
+    street = [u.id for u in graph.units if graph.street_of(u.id) == "S1"]
+    only = exchange_cycles(graph, units=street)
+    assert set(only.units) <= set(street)
+    assert verify_exchange(only) == []
+
+
+def tiny_graph() -> RegionGraph:
+    units = [
+        {"id": "a", "kind": "agency", "region": "s", "offers": {"x": 2}, "needs": {"y": 1}},
+        {"id": "b", "kind": "school", "region": "s", "offers": {"y": 3}, "needs": {"z": 2}},
+        {"id": "c", "kind": "hospital", "region": "s", "offers": {"z": 1}, "needs": {"x": 5}},
+        {"id": "d", "kind": "soe", "region": "s", "offers": {"y": 1}, "needs": {"x": 1}},
+        {"id": "e", "kind": "social_org", "region": "s", "offers": {"w": 1}},
+    ]
+    return RegionGraph(units, [{"id": "s", "level": "street"}])
+
+
+def test_brute_force_tiny() -> None:
+    graph = tiny_graph()
+    result = exchange_cycles(graph, max_length=3)
+    assert verify_exchange(result) == []
+    # a gives x to c, c gives z to b, b gives y to a: 3 units beat the swap a <-> d.
+    assert result.cycles == [("a", "c", "b")]
+    assert result.gives == [({"x": 2.0}, {"z": 1.0}, {"y": 1.0})]
+    assert (result.objective, result.quantity) == (3, 4)
+    two = exchange_cycles(graph, max_length=2)
+    assert two.cycles == [("a", "d")]
+    assert two.gives == [({"x": 1.0}, {"y": 1.0})]
+
+
+def test_enumerate_cycles_matches_networkx() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(2, 9))
+        adj = rng.random((n, n)) < 0.4
+        for length in (2, 3, 4):
+            ours = enumerate_cycles(adj, length)
+            mine = {tuple(row[row >= 0].tolist()) for row in ours.nodes}
+            graph = nx.DiGraph([(a, b) for a, b in zip(*np.nonzero(adj), strict=False) if a != b])
+            theirs = set()
+            for cycle in nx.simple_cycles(graph, length_bound=length):
+                k = cycle.index(min(cycle))
+                theirs.add(tuple(int(v) for v in cycle[k:] + cycle[:k]))
+            assert mine == theirs
+            assert len(mine) == len(ours)
+
+
+def test_outputs() -> None:
+    pd = pytest.importorskip("pandas")
+    result = exchange_cycles(synthetic_district(seed=0, n_streets=1, n_townships=0))
+    frame = result.to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "cycle", "length", "step", "giver", "receiver", "category", "quantity",
+    ]  # fmt: skip
+    assert frame["quantity"].sum() == pytest.approx(result.quantity)
+    assert "Exchange cycles" in result.report()
+    assert result.raise_for_status() is result
+    assert repr(result).startswith("ExchangeResult(")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_length": 1}, "max_length"),
+        ({"max_length": "3"}, "max_length"),
+        ({"max_km": -1.0}, "max_km"),
+        ({"time_limit": 0}, "time_limit"),
+        ({"units": "S1-U01"}, "units"),
+        ({"units": ["nope"]}, "nope"),
+        ({"units": ["S1-U01", "S1-U01"]}, "more than once"),
+    ],
+)
+def test_bad_input(kwargs: dict[str, object], match: str) -> None:
+    graph = synthetic_district(seed=0, n_streets=1, n_townships=0)
+    with pytest.raises(InputError, match=match):
+        exchange_cycles(graph, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,340 @@
+"""Top-k candidates: the pruned algorithm against the plain definition on the dense matrix."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pbmatch
+from pbmatch import InputError, RegionGraph, Weights
+from pbmatch._progress import Progress
+from pbmatch.datasets import synthetic_city
+from pbmatch.scoring.candidates import Candidates, _top_k_pruned, top_k, top_k_dense
+from pbmatch.scoring.pairscore import PairScorer
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROVIDER_KINDS = ("agency", "soe", "private_enterprise", "school", "hospital")
+
+
+def random_graph(
+    seed: int,
+    *,
+    n_providers: int = 30,
+    n_receivers: int = 25,
+    n_categories: int = 4,
+    located: float = 0.9,
+    integral: bool = True,
+    ties: int = 5,
+    extent_deg: float = 0.08,
+) -> RegionGraph:
+    """A small random graph: 2 districts × 2 streets × communities, random everything."""
+    rng = np.random.default_rng(seed)
+    regions: list[dict[str, Any]] = []
+    communities: list[str] = []
+    for d in range(2):
+        regions.append({"id": f"D{d}", "level": "district"})
+        for s in range(2):
+            regions.append({"id": f"D{d}S{s}", "level": "street", "parent": f"D{d}"})
+            for c in range(3):
+                cid = f"D{d}S{s}C{c}"
+                regions.append({"id": cid, "level": "community", "parent": f"D{d}S{s}"})
+                communities.append(cid)
+    cats = [f"c{t}" for t in range(n_categories)]
+
+    def quantities(count: int) -> dict[str, float]:
+        chosen = rng.choice(len(cats), size=min(count, len(cats)), replace=False)
+        if integral:
+            return {cats[t]: float(rng.integers(1, 6)) for t in chosen}
+        return {cats[t]: float(np.round(rng.uniform(0.1, 5.0), 3)) for t in chosen}
+
+    def place() -> dict[str, float]:
+        if rng.random() >= located:
+            return {}
+        return {
+            "lat": float(30.0 + rng.uniform(0, extent_deg)),
+            "lon": float(120.0 + rng.uniform(0, extent_deg)),
+        }
+
+    units: list[dict[str, Any]] = []
+    for t in range(n_receivers):
+        units.append(
+            {
+                "id": f"r{t}",
+                "kind": "community" if t % 3 else "village",
+                "region": communities[int(rng.integers(len(communities)))],
+                "needs": quantities(int(rng.integers(0, 4))),
+                "offers": quantities(int(rng.integers(0, 2))),
+                **place(),
+            }
+        )
+    for t in range(n_providers):
+        units.append(
+            {
+                "id": f"p{t}",
+                "kind": PROVIDER_KINDS[int(rng.integers(len(PROVIDER_KINDS)))],
+                "region": communities[int(rng.integers(len(communities)))],
+                "offers": quantities(int(rng.integers(0, 4))),
+                "needs": quantities(int(rng.integers(0, 2))),
+                **place(),
+            }
+        )
+    tie_list = []
+    for _ in range(ties if n_providers and n_receivers else 0):
+        a, b = int(rng.integers(n_providers)), int(rng.integers(n_receivers))
+        tie_list.append({"a": f"p{a}", "b": f"r{b}"})
+    unique = {(t["a"], t["b"]): t for t in tie_list}
+    return RegionGraph.from_records(
+        units=units, regions=regions, ties=list(unique.values()), categories=cats
+    )
+
+
+def sides(graph: RegionGraph) -> tuple[np.ndarray, np.ndarray]:
+    receiver = np.isin(graph.kind_names, ["community", "village"])
+    return np.flatnonzero(~receiver), np.flatnonzero(receiver)
+
+
+def reference(scorer: PairScorer, k: int) -> Candidates:
+    """The plain definition on the canonical float64 scores of every pair."""
+    n, m = scorer.shape
+    rows, cols = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    return top_k_dense(scorer.scores(rows, cols).reshape(n, m), k)
+
+
+def assert_same(got: Candidates, want: Candidates) -> None:
+    assert got.shape == want.shape
+    got_pairs = set(zip(got.rows.tolist(), got.cols.tolist(), strict=True))
+    want_pairs = set(zip(want.rows.tolist(), want.cols.tolist(), strict=True))
+    assert got_pairs == want_pairs, (
+        f"missing {sorted(want_pairs - got_pairs)[:5]}, extra {sorted(got_pairs - want_pairs)[:5]}"
+    )
+    np.testing.assert_array_equal(got.rows, want.rows)
+    np.testing.assert_array_equal(got.cols, want.cols)
+    np.testing.assert_array_equal(got.scores, want.scores)
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidates
+# ---------------------------------------------------------------------------------------------
+def test_candidates_sorts_and_freezes() -> None:
+    c = Candidates(np.array([2, 0, 0]), np.array([1, 3, 1]), np.array([1.0, 2.0, 3.0]), (3, 4))
+    assert c.rows.tolist() == [0, 0, 2] and c.cols.tolist() == [1, 3, 1]
+    assert c.scores.tolist() == [3.0, 2.0, 1.0] and len(c) == 3
+    with pytest.raises(ValueError):
+        c.rows[0] = 5
+    assert repr(c) == "Candidates(3 pairs, shape=(3, 4))"
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "scores", "shape", "text"),
+    [
+        ([0, 0], [1, 1], [1.0, 2.0], (2, 2), "occurs twice"),
+        ([0], [5], [1.0], (2, 2), "cols"),
+        ([0, 1], [0], [1.0, 1.0], (2, 2), "one length"),
+        ([0], [0], [np.nan], (2, 2), "NaN"),
+        ([0.5], [0], [1.0], (2, 2), "integers"),
+        ([0], [0], [1.0], (2,), "shape"),
+    ],
+)
+def test_candidates_rejects_bad_input(
+    rows: list[Any], cols: list[Any], scores: list[float], shape: Any, text: str
+) -> None:
+    with pytest.raises(InputError, match=text):
+        Candidates(np.array(rows), np.array(cols), np.array(scores), shape)
+
+
+def test_candidates_scipy_round_trip_keeps_zero_scores() -> None:
+    pytest.importorskip("scipy")
+    import scipy.sparse as sp
+
+    c = Candidates(np.array([0, 1, 1]), np.array([2, 0, 1]), np.array([0.0, -1.5, 2.0]), (2, 3))
+    for fmt in ("csr", "csc", "coo"):
+        matrix = c.to_scipy(fmt)
+        assert matrix.nnz == 3 and matrix.format == fmt
+        back = Candidates.from_scipy(matrix)
+        assert_same(back, c)
+    assert_same(
+        Candidates.from_scipy(sp.csr_matrix(c.to_scipy().toarray())),
+        Candidates(np.array([1, 1]), np.array([0, 1]), np.array([-1.5, 2.0]), (2, 3)),
+    )
+    with pytest.raises(InputError, match=r"scipy\.sparse"):
+        Candidates.from_scipy(np.eye(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# The plain definition
+# ---------------------------------------------------------------------------------------------
+def test_top_k_dense_breaks_ties_by_lower_index() -> None:
+    s = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [-np.inf, 0.0, -np.inf]])
+    c = top_k_dense(s, 1)
+    # rows keep their lowest column, columns their lowest row
+    assert list(zip(c.rows.tolist(), c.cols.tolist(), strict=True)) == [
+        (0, 0),
+        (0, 1),
+        (0, 2),
+        (1, 0),
+        (2, 1),
+    ]
+    assert len(top_k_dense(np.full((2, 2), -np.inf), 3)) == 0
+    with pytest.raises(InputError, match="k"):
+        top_k_dense(s, 0)
+
+
+def test_top_k_dense_against_sorting_per_row_and_column() -> None:
+    rng = np.random.default_rng(3)
+    s = np.round(rng.normal(size=(20, 15)), 1)  # many ties
+    s[rng.random(s.shape) < 0.2] = -np.inf
+    k = 3
+    want = set()
+    for i in range(20):
+        order = sorted((j for j in range(15) if np.isfinite(s[i, j])), key=lambda j: (-s[i, j], j))
+        want |= {(i, j) for j in order[:k]}
+    for j in range(15):
+        order = sorted((i for i in range(20) if np.isfinite(s[i, j])), key=lambda i: (-s[i, j], i))
+        want |= {(i, j) for i in order[:k]}
+    c = top_k_dense(s, k)
+    assert set(zip(c.rows.tolist(), c.cols.tolist(), strict=True)) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# The pruned algorithm equals the plain definition
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("max_km", [None, 1.5, 6.0])
+def test_city_top_k_equals_brute_force(seed: int, max_km: float | None) -> None:
+    g = synthetic_city(seed, n_providers=260, n_receivers=240, n_districts=2, extent_km=12.0)
+    s = PairScorer(g, *sides(g), max_km=max_km)
+    for k in (1, 5):
+        stats: dict[str, float] = {}
+        got = _top_k_pruned(s, k, 2**30, False, stats)
+        assert_same(got, reference(s, k))
+        assert_same(got, top_k_dense(s.dense(), k))  # integral data: dense scores are exact
+    assert stats["near_pairs"] < s.shape[0] * s.shape[1]  # the grid pruned something
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_providers=st.integers(0, 30),
+    n_receivers=st.integers(0, 25),
+    n_categories=st.integers(0, 5),
+    located=st.sampled_from([1.0, 0.8, 0.0]),
+    integral=st.booleans(),
+    k=st.integers(1, 4),
+    max_km=st.sampled_from([None, 0.5, 2.0, 50.0]),
+    weights=st.sampled_from(
+        [
+            Weights(),
+            Weights(distance=0.0),
+            Weights(need_met=0.0, offer_used=0.0, kind=0.0),
+            Weights(same_street=0.0, same_district=0.0, continuity=2.0, half_distance_km=0.3),
+            Weights(category_weights={"c0": 0.3, "c1": 2.5, "c2": 0.0}, same_district=0.5),
+        ]
+    ),
+)
+def test_pruned_equals_definition_on_random_graphs(
+    seed: int,
+    n_providers: int,
+    n_receivers: int,
+    n_categories: int,
+    located: float,
+    integral: bool,
+    k: int,
+    max_km: float | None,
+    weights: Weights,
+) -> None:
+    g = random_graph(
+        seed,
+        n_providers=n_providers,
+        n_receivers=n_receivers,
+        n_categories=n_categories,
+        located=located,
+        integral=integral,
+    )
+    s = PairScorer(g, *sides(g), weights, max_km=max_km)
+    if min(s.shape) == 0:
+        assert len(top_k(s, k)) == 0
+        return
+    got = _top_k_pruned(s, k, 2**30, False)
+    assert_same(got, reference(s, k))
+    np.testing.assert_array_equal(got.scores, s.breakdown(got.rows, got.cols)["score"])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(1, 3))
+def test_overlapping_and_repeated_sides(seed: int, k: int) -> None:
+    """A unit on both sides (self pairs are forbidden) and a unit listed twice."""
+    g = random_graph(seed, n_providers=15, n_receivers=15)
+    units = np.random.default_rng(seed).permutation(len(g))
+    providers = np.concatenate([units[:20], units[:2]])
+    receivers = units[10:]
+    s = PairScorer(g, providers, receivers, max_km=None if seed % 2 else 3.0)
+    got = _top_k_pruned(s, k, 2**30, False)
+    assert_same(got, reference(s, k))
+    assert not (s.providers[got.rows] == s.receivers[got.cols]).any()
+
+
+def test_every_row_and_column_gets_its_candidates() -> None:
+    g = synthetic_city(7, n_providers=400, n_receivers=300, n_districts=2)
+    s = PairScorer(g, *sides(g))
+    c = s.top_k(8)
+    assert np.bincount(c.rows, minlength=s.shape[0]).min() >= 8
+    assert np.bincount(c.cols, minlength=s.shape[1]).min() >= 8
+    np.testing.assert_array_equal(c.scores, s.breakdown(c.rows, c.cols)["score"])
+
+
+def test_small_inputs_and_large_k() -> None:
+    g = random_graph(1, n_providers=6, n_receivers=4)
+    s = PairScorer(g, *sides(g), max_km=2.0)
+    assert_same(top_k(s, 10), reference(s, 10))  # k beyond the columns: every finite pair
+    assert_same(_top_k_pruned(s, 10, 2**30, False), reference(s, 10))
+    one = PairScorer(g, sides(g)[0][:1], sides(g)[1][:1])
+    assert_same(top_k(one, 1), reference(one, 1))
+
+
+def test_memory_budget_is_checked() -> None:
+    g = synthetic_city(0, n_providers=300, n_receivers=300, n_districts=2)
+    s = PairScorer(g, *sides(g))
+    with pytest.raises(InputError, match="memory_budget"):
+        s.top_k(4, memory_budget=100_000)
+    with pytest.raises(InputError, match="memory_budget"):
+        s.top_k(4, memory_budget=0)
+    with pytest.raises(InputError, match="memory_budget"):
+        s.dense(memory_budget=8 * 300 * 300 - 1)
+    with pytest.raises(InputError, match="k is"):
+        s.top_k(0)
+    # A budget that forces small blocks gives the same answer.
+    assert_same(s.top_k(4, memory_budget=6_000_000), s.top_k(4))
+
+
+def test_progress_bar_reports_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    g = synthetic_city(2, n_providers=300, n_receivers=300, n_districts=2)
+    s = PairScorer(g, *sides(g))
+    s.top_k(3, progress=True)
+    err = capsys.readouterr().err
+    assert "top-k candidates" in err
+    s.top_k(3)
+    assert capsys.readouterr().err == ""
+    out = io.StringIO()
+    with Progress(2, "x", enabled=True, stream=out, use_tqdm=False) as bar:
+        bar.add_total(1)
+        bar.update(3)
+    assert out.getvalue().rstrip().endswith("x: 3/3 (100%)")
+
+
+def test_pair_uses_dense_scores_consistently() -> None:
+    result = pbmatch.pair(pbmatch.synthetic_district(seed=4))
+    scorer = PairScorer(result.graph, result.providers, result.receivers, result.weights)
+    cand = scorer.top_k(5)
+    chosen = set(zip(result.match.rows.tolist(), result.match.cols.tolist(), strict=True))
+    # Most chosen pairs are among the candidates (the k best of their row or column).
+    inside = chosen & set(zip(cand.rows.tolist(), cand.cols.tolist(), strict=True))
+    assert len(inside) >= 0.5 * len(chosen)

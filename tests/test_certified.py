@@ -415,6 +415,8 @@ def test_match_blocks_equals_match_and_reads_only_blocks() -> None:
         ({"candidates": "pairs"}, "candidates"),
         ({"left_capacity": [1, 2, 3]}, "left_capacity"),
         ({"k": 0}, "k is 0"),
+        ({"start": 0}, "start is 0"),
+        ({"start": 1.5}, "start is 1.5"),
     ],
 )
 def test_match_blocks_bad_input(kwargs: dict[str, Any], text: str) -> None:
@@ -491,3 +493,117 @@ def test_suspect_enumeration_finds_exactly_the_dominated_pairs() -> None:
         for r, c in cert_mod._suspect_chunks(u, v, a, b, cells=int(rng.integers(1, 300))):
             found |= set(zip(r.tolist(), c.tolist(), strict=True))
         assert found == expected
+
+
+# --- candidates from a deeper top-k: start, known candidates, bounds ----------------------------
+
+
+def exact_top(s: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The allowed pairs among the ``depth`` best of every row and column, sorted."""
+    keep = np.zeros(s.shape, dtype=bool)
+    finite = np.isfinite(s)
+    filled = np.where(finite, s, -np.inf)
+    for axis in (0, 1):
+        rank = np.argsort(np.argsort(-filled, axis=axis, kind="stable"), axis=axis)
+        keep |= rank < depth
+    r, c = np.nonzero(keep & finite)
+    return r, c, s[r, c]
+
+
+def structured_scores(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    """Distance decay plus noise in a narrow band (many near-ties), as pairing scores are."""
+    a, b = rng.random((n, 2)), rng.random((m, 2))
+    dist = np.linalg.norm(a[:, None] - b[None, :], axis=2)
+    s = 1.0 + 0.3 * np.exp(-dist / 0.2) + 0.2 * rng.random((n, m))
+    if rng.random() < 0.3:
+        s = np.round(s, 1)  # ties
+    s[rng.random((n, m)) < 0.1] = -np.inf
+    return s
+
+
+def test_start_known_candidates_and_deeper_bounds_are_exact() -> None:
+    # The candidates are the exact top-`depth` of every row and column, the bounds their
+    # depth-th scores; the solve starts from the `start` best and prices the rest of the
+    # candidates from their scores and the pairs outside by the bounds. A pair between the
+    # two depths that only the known-candidate pricing can catch must not be missed.
+    rng = np.random.default_rng(41)
+    checked = 0
+    for trial in range(160):
+        n, m = (int(x) for x in rng.integers(4, 40, size=2))
+        s = structured_scores(rng, n, m) if trial % 2 else random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        expected = lp_optimum(s, **kw)
+        depth = int(rng.integers(1, 6))
+        r, c, v = exact_top(s, depth)
+        bounds = cert_mod.kth_best(r, c, v, depth, s.shape)
+        start = int(rng.integers(1, depth + 1)) if trial % 5 else None
+        result = match_blocks(
+            lambda a, b, s=s: s[a:b],
+            s.shape,
+            candidates=(r, c, v),
+            bounds=bounds,
+            pair_scores=lambda i, j, s=s: s[i, j],
+            k=int(rng.integers(1, 4)),
+            start=start,
+            **kw,
+        )
+        if expected is None:
+            assert result.status == "infeasible", result.message
+            continue
+        assert result.status == "optimal", result.message
+        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-9)
+        assert_proof(result, s, **kw)
+        checked += 1
+    assert checked > 100
+
+
+def test_start_on_a_city_like_instance_equals_the_dense_optimum() -> None:
+    # Receivers with minimums and providers with small capacities, as in synthetic_city:
+    # several rounds, known candidates joining, suspects scored outside the candidates.
+    rng = np.random.default_rng(42)
+    n, m = 300, 260
+    s = structured_scores(rng, n, m)
+    s[np.isinf(s)] = 1.0
+    kw = {
+        "left_capacity": rng.integers(1, 4, size=n),
+        "right_capacity": rng.integers(1, 6, size=m),
+        "right_min": np.ones(m, dtype=np.int64),
+    }
+    expected = match(s, **kw).objective
+    r, c, v = exact_top(s, 8)
+    for start in (1, 2, 4, 8):
+        result = match_blocks(
+            lambda a, b: s[a:b],
+            s.shape,
+            candidates=(r, c, v),
+            bounds=cert_mod.kth_best(r, c, v, 8, s.shape),
+            pair_scores=lambda i, j: s[i, j],
+            k=4,
+            start=start,
+            **kw,
+        )
+        assert result.objective == pytest.approx(expected, rel=1e-12)
+        assert_proof(result, s, **kw)
+
+
+def test_kth_best_and_best_of_groups_follow_their_definitions() -> None:
+    from pbmatch.problems.pairing import topk_bounds
+
+    rng = np.random.default_rng(43)
+    for _ in range(300):
+        n, m = (int(x) for x in rng.integers(1, 12, size=2))
+        p = int(rng.integers(0, n * m + 1))
+        keys = rng.choice(n * m, p, replace=False)
+        r, c = keys // m, keys % m
+        v = rng.integers(0, 4, p).astype(float)  # many ties
+        k = int(rng.integers(1, 5))
+        rb, cb = cert_mod.kth_best(r, c, v, k, (n, m))
+        ref_r, ref_c = topk_bounds(r, c, v, (n, m), k)
+        assert np.array_equal(rb, ref_r) and np.array_equal(cb, ref_c)
+        mask = cert_mod.best_of_groups(r, c, v, k, (n, m))
+        expected = np.zeros(p, dtype=bool)
+        for group in (r, c):
+            for g in np.unique(group):
+                idx = np.flatnonzero(group == g)
+                expected[idx[np.lexsort((idx, -v[idx]))][:k]] = True
+        assert np.array_equal(mask, expected)

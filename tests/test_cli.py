@@ -256,3 +256,234 @@ def test_help_lists_every_command() -> None:
         [sys.executable, "-m", "pbmatch", "pair", "--help"], capture_output=True, text=True
     )
     assert "--lang" in sub.stdout and ".xlsx" in sub.stdout and "--max-km" in sub.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The co-building problems: allocate, projects, posts, floating, branches, exchange
+# ---------------------------------------------------------------------------------------------
+SMALL = {
+    "regions": [
+        {"id": "D1", "level": "区"},
+        {"id": "S1", "level": "街道", "parent": "D1"},
+        {"id": "C1", "level": "社区", "parent": "S1"},
+    ],
+    "units": [
+        {"id": "a1", "kind": "机关", "region": "S1", "lat": 30.270, "lon": 120.150,
+         "members": 12, "offers": {"venue": 2}, "needs": {"it_support": 1}},
+        {"id": "f1", "kind": "非公企业", "region": "S1", "lat": 30.262, "lon": 120.160,
+         "members": 1, "tags": ["logistics"], "offers": {"it_support": 2, "jobs": 3},
+         "needs": {"venue": 1}},
+        {"id": "f2", "kind": "非公企业", "region": "S1", "lat": 30.263, "lon": 120.161,
+         "members": 2, "tags": ["logistics"], "offers": {"legal": 1}, "needs": {"jobs": 1}},
+        {"id": "C1", "kind": "社区", "region": "C1", "lat": 30.280, "lon": 120.160,
+         "members": 40, "needs": {"venue": 1, "jobs": 2, "legal": 1}},
+    ],
+    "projects": [
+        {"id": "P1", "name": "就业帮扶", "owner": "C1", "needs": {"jobs": 2}, "priority": 2},
+        {"id": "P2", "owner": "C1", "needs": {"legal": 1, "venue": 1}, "divisible": True},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    return write(tmp_path, SMALL, "district.json")
+
+
+def test_allocate_end_to_end(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    out, flows = tmp_path / "三张清单.xlsx", tmp_path / "flows.csv"
+    args = ["allocate", str(small), "-o", str(out), "-o", str(flows), "--within", "street"]
+    assert main([*args, "--category-weight", "venue=2"]) == 0
+    printed = capsys.readouterr().out
+    assert "Allocation (三张清单): optimal" in printed and "Wrote 6 flows to" in printed
+    assert openpyxl.load_workbook(out, read_only=True).sheetnames == [
+        "summary",
+        "flows",
+        "unmet_needs",
+    ]
+    with flows.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    moved = {(r["provider"], r["receiver"], r["category"]): int(r["quantity"]) for r in rows}
+    assert moved == {
+        ("a1", "f1", "venue"): 1,
+        ("a1", "C1", "venue"): 1,
+        ("f1", "a1", "it_support"): 1,
+        ("f1", "f2", "jobs"): 1,
+        ("f1", "C1", "jobs"): 2,
+        ("f2", "C1", "legal"): 1,
+    }
+    # Chinese headers and summary; a GeoJSON layer of the flows.
+    geo = tmp_path / "flows.geojson"
+    assert main(["allocate", str(small), "-o", str(geo), "--lang", "zh", "--max-km", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "求解状态：最优" in printed and "需求满足比例：" in printed
+    features = json.loads(geo.read_text(encoding="utf-8"))["features"]
+    assert sum(f["properties"]["feature"] == "flow" for f in features) == 6
+
+
+def test_branches_and_exchange_end_to_end(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "branches.json"
+    assert main(["branches", str(small), "-o", str(out), "--max-units", "3", "-q"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["groups"] == {"S1-J01": ["f1", "f2"]} and data["status"] == "optimal"
+    assert capsys.readouterr().out == f"Wrote 1 joint branches to {out}\n"
+    cycles = tmp_path / "交换.csv"
+    assert (
+        main(["exchange", str(small), "-o", str(cycles), "--max-length", "2", "--lang", "zh"]) == 0
+    )
+    assert "交换环数：1" in capsys.readouterr().out
+    with cycles.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["给出单位编号"], r["接受单位编号"], r["类别"]) for r in rows} == {
+        ("a1", "f1", "venue"),
+        ("f1", "a1", "it_support"),
+    }
+
+
+def test_projects_from_the_district_file_or_a_second_file(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "projects.json"
+    assert main(["projects", str(small), "-o", str(out), "-q"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    staffed = {p["project"]: (p["staffed"], p["share"]) for p in data["projects"]}
+    assert staffed == {"P1": (True, 1.0), "P2": (False, 1.0)}
+    listing = tmp_path / "项目清单.csv"
+    listing.write_text("项目编号,牵头单位,需求,可拆分\nQ1,C1,legal:1,否\n", encoding="utf-8")
+    assert main(["projects", str(small), str(listing), "--max-units", "1"]) == 0
+    assert "Q1 (C1, priority 1): staffed by f2" in capsys.readouterr().out
+    listing.write_text("项目编号,牵头单位,需求\nQ1,C9,legal:1\n", encoding="utf-8")
+    assert main(["projects", str(small), str(listing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pbmatch: error: ") and err.count("\n") == 1 and "C9" in err
+
+
+def test_posts_from_two_csv_files_and_one_workbook(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members, posts = tmp_path / "党员.csv", tmp_path / "岗位.csv"
+    members.write_text(
+        "党员编号,姓名,报到社区,技能\nm1,张三,C1,legal\nm2,李四,C1,\nm3,王五,C1,legal、first_aid\n",
+        encoding="utf-8",
+    )
+    posts.write_text(
+        "岗位编号,岗位名称,所属社区,所需技能,人数\np1,法律咨询岗,C1,legal,2\np2,楼栋长,C1,,1\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "seats.csv"
+    code = main(["posts", str(members), str(posts), "-o", str(out), "--communities", str(small)])
+    assert code == 0
+    assert "3 of 3 seats filled" in capsys.readouterr().out
+    with out.open(encoding="utf-8-sig") as handle:
+        seats = {(r["member"], r["post"]) for r in csv.DictReader(handle)}
+    assert seats == {("m1", "p1"), ("m3", "p1"), ("m2", "p2")}
+    # A folder with both tables, as `pbmatch example --problem posts` writes it.
+    source = tmp_path / "双报到"
+    assert main(["example", str(source), "--problem", "posts", "--lang", "zh"]) == 0
+    assert sorted(p.name for p in source.iterdir()) == ["在职党员.csv", "服务岗位.csv"]
+    capsys.readouterr()
+    assert main(["posts", str(source), "--max-posts", "2", "-o", str(tmp_path / "r.html")]) == 0
+    assert "Post assignment (双报到): optimal" in capsys.readouterr().out
+    # One workbook with both sheets.
+    pytest.importorskip("openpyxl")
+    from pbmatch.io import read_records, write_records
+
+    tables = {"members": read_records(members, "members"), "posts": read_records(posts, "posts")}
+    workbook = write_records(tables, tmp_path / "双报到.xlsx", lang="zh")
+    assert main(["posts", str(workbook), "-q", "-o", str(tmp_path / "r.xlsx")]) == 0
+    # A community the district does not know is one error line.
+    members.write_text("党员编号,报到社区\nm1,C7\n", encoding="utf-8")
+    assert main(["posts", str(members), str(posts), "--communities", str(small)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "C7" in err and "Traceback" not in err
+
+
+def test_floating_from_json_with_both_lists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = {
+        "floating": [
+            {"id": f"f{i}", "lat": 30.27 + 0.001 * i, "lon": 120.15, "industry": "物流"}
+            for i in range(4)
+        ],
+        "hosts": [
+            {"id": "h1", "lat": 30.27, "lon": 120.15, "industry": "物流", "contacts": 1},
+            {"id": "h2", "lat": 30.30, "lon": 120.15, "capacity": 1},
+        ],
+    }
+    source = write(tmp_path, data, "流动党员.json")
+    out = tmp_path / "placements.geojson"
+    assert main(["floating", str(source), "-o", str(out), "--per-contact", "3", "-q"]) == 0
+    features = json.loads(out.read_text(encoding="utf-8"))["features"]
+    placed = {
+        f["properties"]["member"]: f["properties"]["host"]
+        for f in features
+        if f["properties"]["feature"] == "placement"
+    }
+    assert placed == {"f0": "h1", "f1": "h1", "f2": "h1", "f3": "h2"}
+    assert main(["floating", str(source), "--max-km", "1", "--per-contact", "3"]) == 0
+    assert "Unhosted: 1 (f3)" in capsys.readouterr().out
+
+
+def test_demo_data_for_a_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "floating.xlsx"
+    assert main(["floating", "--demo", "--seed", "1", "-o", str(out), "--max-km", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Solving the synthetic district (seed 1): 200 floating members")
+    assert "Wrote 200 placements to" in printed or "placements to" in printed
+
+
+def test_report_for_another_problem(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "report.html"
+    assert main(["report", str(small), "--problem", "exchange", "-o", str(page), "-q"]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "Exchange cycles report" in html and "<h2>Exchange cycles</h2>" in html
+    assert main(["report", str(small), "x.csv", "--problem", "exchange"]) == 2
+    assert "exchange reads one file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["allocate"], "give the input FILE"),
+        (["posts", "--demo", "m.csv"], "give MEMBERS or --demo"),
+        (["posts", "--demo", "-o", "x.geojson"], "has no locations to map"),
+        (["exchange", "--demo", "--max-length", "1"], "max_length is 1"),
+        (["allocate", "--demo", "--within", "planet"], "within is 'planet'"),
+        (["floating", "nothere.xlsx"], "nothere.xlsx: no such file"),
+    ],
+)
+def test_problem_errors_are_one_line(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "-q"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and expected in captured.err
+    assert captured.err.startswith("pbmatch: error: ") and "Traceback" not in captured.err
+
+
+def test_bad_member_row_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text("党员编号,报到社区,最多岗位数\nm1,C1,两个\n", encoding="utf-8")
+    assert main(["posts", str(members), str(members)]) == 2
+    err = capsys.readouterr().err
+    assert "members.csv: row 2, column '最多岗位数': value '两个' is not a whole number" in err
+
+
+def test_help_and_schema_list_the_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    helped = capsys.readouterr().out
+    for command in ("allocate", "projects", "posts", "floating", "branches", "exchange"):
+        assert command in helped
+    assert main(["schema", "--workbook"]) == 0
+    listing = capsys.readouterr().out
+    assert "sheet members / 在职党员 (pbmatch posts)" in listing
+    assert "headcount     人数" in listing

@@ -168,10 +168,13 @@ def test_loss_counts_pairs_that_were_never_candidates() -> None:
         forced = s.copy()
         if (i, j) in chosen:
             forced[i, j] = -np.inf
-            again = match(forced, right_capacity=2, left_capacity=2).objective
+            resolved = match(forced, right_capacity=2, left_capacity=2)
+            again = resolved.objective
         else:
             forced[i, j] = 1e3
-            again = match(forced, right_capacity=2, left_capacity=2).objective - 1e3 + s[i, j]
+            resolved = match(forced, right_capacity=2, left_capacity=2)
+            again = resolved.objective - 1e3 + s[i, j]
+        assert ((i, j) in resolved.pairs) != ((i, j) in chosen)  # the pair really flipped
         assert alternative == pytest.approx(again, abs=1e-9)
 
 
@@ -224,18 +227,7 @@ def test_pairing_explain_speaks_ids_with_breakdowns() -> None:
     # A pair left out: forced in, the best total drops by exactly its loss.
     scorer = PairScorer(graph, result.providers, result.receivers)
     dense = scorer.dense()
-    lcap = np.where(
-        graph.max_partners[result.providers] >= 0, graph.max_partners[result.providers], 1
-    )
-    rcap = np.where(
-        graph.max_partners[result.receivers] >= 0, graph.max_partners[result.receivers], 26
-    )
-    rules = {
-        "left_capacity": lcap,
-        "right_capacity": rcap,
-        "left_min": graph.min_partners[result.providers],
-        "right_min": graph.min_partners[result.receivers],
-    }
+    rules = pairing_rules(graph, result)
     rng = np.random.default_rng(37)
     for _ in range(3):
         i = int(rng.integers(dense.shape[0]))
@@ -243,24 +235,75 @@ def test_pairing_explain_speaks_ids_with_breakdowns() -> None:
         pid, rid = str(graph.ids[result.providers[i]]), str(graph.ids[result.receivers[j]])
         why = result.explain(pid, rid)
         assert why.breakdown["score"] == pytest.approx(dense[i, j])
-        forced = dense.copy()
-        if why.chosen:
-            forced[i, j] = -np.inf
-            again = match(forced, **rules).objective
-        else:
-            forced[i, j] = 1e3
-            again = match(forced, **rules).objective - 1e3 + dense[i, j]
-        assert result.objective - why.loss == pytest.approx(again, abs=1e-7)
+        assert forced_pairing(dense, rules, i, j, why)
     with pytest.raises(InputError, match="not among the receivers"):
         result.explain(p, p)
 
 
-def test_pairing_at_scale_explains_like_the_dense_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    graph = pbmatch.synthetic_district(seed=4, n_streets=2)
+def forced_pairing(dense: np.ndarray, rules: dict[str, Any], i: int, j: int, why: Any) -> bool:
+    """Re-solve the pairing with pair (i, j) forced the other way; compare with ``why``."""
+    forced = dense.copy()
+    if why.chosen:
+        forced[i, j] = -np.inf
+        resolved = match(forced, **rules)
+        again = resolved.objective if resolved.success else -math.inf
+    else:
+        if not np.isfinite(dense[i, j]):
+            return math.isinf(why.loss)
+        forced[i, j] = 1e3
+        resolved = match(forced, **rules)
+        assert (i, j) in resolved.pairs  # the bonus really forced it in
+        again = resolved.objective - 1e3 + dense[i, j]
+    if math.isinf(why.loss):
+        return not resolved.success
+    assert why.objective - why.loss == pytest.approx(again, abs=1e-7)
+    return True
+
+
+def pairing_rules(graph: Any, result: Any) -> dict[str, Any]:
+    lcap = np.where(
+        graph.max_partners[result.providers] >= 0, graph.max_partners[result.providers], 1
+    )
+    rcap = np.where(
+        graph.max_partners[result.receivers] >= 0, graph.max_partners[result.receivers], 26
+    )
+    return {
+        "left_capacity": lcap,
+        "right_capacity": rcap,
+        "left_min": graph.min_partners[result.providers],
+        "right_min": graph.min_partners[result.receivers],
+    }
+
+
+@pytest.mark.parametrize("external", [False, True])
+def test_pairing_at_scale_explains_like_a_forced_resolve(
+    monkeypatch: pytest.MonkeyPatch, external: bool
+) -> None:
+    # Above DENSE_PAIRS the certificate comes from candidates and pricing (by blocks, or by
+    # the bounds of an exact top-k with candidates held back from the first solves): its
+    # explanations must still equal re-solving the dense problem with the pair forced.
+    graph = pbmatch.synthetic_city(n_providers=160, n_receivers=120, n_districts=2, seed=9)
     dense = pbmatch.pair(graph)
     monkeypatch.setattr(pairing, "DENSE_PAIRS", 0)
-    blocks = pbmatch.pair(graph)
-    assert blocks.match.method == "certified" and blocks.certified
-    assert blocks.objective == pytest.approx(dense.objective, rel=1e-12)
-    p, r = dense.pairs[3]
-    assert blocks.explain(p, r).loss == pytest.approx(dense.explain(p, r).loss, abs=1e-9)
+    if external:
+        monkeypatch.setattr(pairing, "SCALE_K", 3)
+    else:
+        monkeypatch.setattr(pairing, "_external_candidates", lambda scorer, k: None)
+    scaled = pbmatch.pair(graph)
+    assert scaled.match.method == "certified" and scaled.certified
+    assert scaled.objective == pytest.approx(dense.objective, rel=1e-12)
+    scorer = PairScorer(graph, scaled.providers, scaled.receivers)
+    matrix = scorer.dense()
+    rules = pairing_rules(graph, scaled)
+    rng = np.random.default_rng(38)
+    picks = [
+        (int(a), int(b)) for a, b in zip(scaled.match.rows[:3], scaled.match.cols[:3], strict=True)
+    ]
+    picks += [
+        (int(rng.integers(matrix.shape[0])), int(rng.integers(matrix.shape[1]))) for _ in range(5)
+    ]
+    for i, j in picks:
+        pid, rid = str(graph.ids[scaled.providers[i]]), str(graph.ids[scaled.receivers[j]])
+        why = scaled.explain(pid, rid)
+        assert why.loss == pytest.approx(dense.explain(pid, rid).loss, abs=1e-9)
+        assert forced_pairing(matrix, rules, i, j, why)

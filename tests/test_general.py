@@ -446,3 +446,92 @@ def test_no_warning_on_exact_floats() -> None:
         warnings.simplefilter("error")
         result = match_general([(0, 1, 0.5), (1, 2, 0.25), (2, 0, 0.75)])
     assert result.pairs == [(2, 0)]
+
+
+# --- the blossom repair of 1-matchings (general_blossom) -----------------------------------------
+
+
+def geometric_edges(rng: np.random.Generator, n: int, k: int, weights: str) -> list[Edge]:
+    """Units in a square joined to their k nearest: many triangles, a fractional relaxation."""
+    xy = rng.random((n, 2))
+    d = np.linalg.norm(xy[:, None] - xy[None, :], axis=2)
+    np.fill_diagonal(d, np.inf)
+    near = np.argsort(d, axis=1)[:, :k]
+    pairs = {(min(i, int(j)), max(i, int(j))) for i in range(n) for j in near[i]}
+    out: list[Edge] = []
+    for i, j in sorted(pairs):
+        if weights == "decay":
+            w: Any = float(np.exp(-d[i, j] / 0.1) * (0.5 + rng.random()))
+        elif weights == "ties":
+            w = int(rng.integers(1, 4))
+        else:  # "equal": every matching of a size ties
+            w = 1.0
+        out.append((i, j, w))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_blossom_repair_on_geometric_graphs_against_networkx(seed: int) -> None:
+    rng = np.random.default_rng(500 + seed)
+    searched = 0
+    for weights in ("decay", "ties", "equal"):
+        n = int(rng.integers(30, 160))
+        edges = geometric_edges(rng, n, int(rng.integers(3, 9)), weights)
+        for maxcardinality in (False, True):
+            result = match_general(edges, maxcardinality=maxcardinality)
+            check_general(result, edges, maxcardinality=maxcardinality)
+            assert_same(result, nx_best(edges, maxcardinality), maxcardinality)
+            extra = result.extra
+            assert "blossom_failed" not in extra
+            if extra.get("half_edges", 0):
+                assert extra["blossom_searches"] >= 1 and extra["cpsat_edges"] == 0
+                searched += 1
+    assert searched >= 1
+
+
+def test_blossom_repair_nests_and_expands_blossoms() -> None:
+    # Larger geometric graphs make blossoms inside blossoms, and T blossoms that expand.
+    rng = np.random.default_rng(77)
+    totals = {"blossom_blossoms": 0, "blossom_expansions": 0}
+    for _ in range(3):
+        edges = geometric_edges(rng, 220, 8, "decay")
+        result = match_general(edges)
+        assert_same(result, nx_best(edges, False), False)
+        for key in totals:
+            totals[key] += int(result.extra.get(key, 0))
+    assert totals["blossom_blossoms"] > 10 and totals["blossom_expansions"] > 0
+
+
+def test_blossom_failure_falls_back_to_the_exact_cpsat_repair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pbmatch.solvers import general_blossom
+
+    def broken(*args: Any) -> Any:
+        raise SolverError("blossom check: made to fail")
+
+    monkeypatch.setattr(general_blossom, "solve_warm", broken)
+    rng = np.random.default_rng(78)
+    edges = geometric_edges(rng, 60, 5, "decay")
+    result = match_general(edges)
+    assert_same(result, nx_best(edges, False), False)
+    assert "made to fail" in result.extra["blossom_failed"]
+    assert result.extra["half_edges"] > 0 and result.extra["rounds"] >= 1
+
+
+def test_cpsat_statuses_map_through_the_one_table() -> None:
+    from ortools.sat import cp_model_pb2
+
+    from pbmatch.solvers.cpsat import cpsat_status
+    from pbmatch.solvers.status import STATUS_TABLE, map_status
+
+    names = list(cp_model_pb2.CpSolverStatus.keys())
+    assert set(names) == {"UNKNOWN", "MODEL_INVALID", "FEASIBLE", "INFEASIBLE", "OPTIMAL"}
+    for name in names:
+        assert ("CpSolver", name) in STATUS_TABLE
+        assert cpsat_status(name) == STATUS_TABLE[("CpSolver", name)]
+        assert map_status("CpSolver", name) == (
+            STATUS_TABLE[("CpSolver", name)],
+            f"CpSolver status {name}",
+        )
+    assert cpsat_status("SOMETHING_NEW") == "error"

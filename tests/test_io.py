@@ -535,3 +535,319 @@ def test_formats_page_lists_every_header() -> None:
         assert pio.SHEET_NAMES[sheet][1] in text, sheet
         for field_name, zh in columns.items():
             assert f"`{field_name}`" in text and zh in text, (sheet, field_name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Record tables (members, posts, floating members, hosts, projects) and the problems' results
+# ---------------------------------------------------------------------------------------------
+RECORDS_ZH: Sheets = {
+    "在职党员": [
+        ["党员编号", "姓名", "报到社区", "技能", "最多岗位数", "备注"],
+        ["m1", "张三", "C1", "法律咨询、助老", 2, None],
+        [1002, None, "C1", None, None, "无技能"],
+        ["m3", "王五", "C2", "legal; first_aid", None, None],
+    ],
+    "服务岗位": [
+        ["岗位编号", "岗位名称", "所属社区", "所需技能", "人数"],
+        ["p1", "法律咨询岗", "C1", "法律咨询", 1],
+        ["p2", "楼栋长", "C1", None, 2],
+        ["p3", "应急救护岗", "C2", "first_aid", 1],
+    ],
+    "说明": [["本表忽略"]],
+}
+
+
+def test_read_records_from_a_chinese_workbook(tmp_path: Path) -> None:
+    path = book(tmp_path / "双报到.xlsx", RECORDS_ZH)
+    members = pio.read_records(path, "members")
+    posts = pio.read_records(path, "posts")
+    assert [(m.id, m.name, m.skills, m.max_posts) for m in members] == [
+        ("m1", "张三", ("法律咨询", "助老"), 2),
+        ("1002", "", (), None),
+        ("m3", "王五", ("legal", "first_aid"), None),
+    ]
+    assert [(p.id, p.skills, p.headcount) for p in posts] == [
+        ("p1", ("法律咨询",), 1),
+        ("p2", (), 2),
+        ("p3", ("first_aid",), 1),
+    ]
+    result = pbmatch.assign_posts(members, posts)
+    # m1 may take two posts: p2 has two seats, and every seat is filled.
+    assert sorted(result.pairs) == [("1002", "p2"), ("m1", "p1"), ("m1", "p2"), ("m3", "p3")]
+
+
+def test_read_records_other_formats(tmp_path: Path) -> None:
+    # A workbook with a single, unnamed sheet is that table.
+    single = book(tmp_path / "hosts.xlsx", {"Sheet1": [["id", "lat", "lon", "contacts"],
+                                                       ["h1", 30.2, 120.1, 1]]})  # fmt: skip
+    assert [h.id for h in pio.read_records(single, "hosts")] == ["h1"]
+    # CSV (GBK, as Chinese Excel saves it) and a folder of CSV files.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "流动党员.csv").write_bytes(
+        "党员编号,纬度,经度,行业,流出地党组织\nf1,30.21,120.11,物流,origin-01\n".encode("gbk")
+    )
+    (folder / "hosts.csv").write_text("组织编号,纬度,经度,最多接收人数\nh1,30.2,120.1,3\n")
+    floating = pio.read_records(folder, "floating")
+    assert (floating[0].id, floating[0].industry, floating[0].home) == ("f1", "物流", "origin-01")
+    assert pio.read_records(folder, "hosts")[0].capacity == 3
+    assert pio.read_records(folder / "流动党员.csv", "floating")[0].lat == 30.21
+    # JSON: a list, or an object with the table under its name; GeoJSON points.
+    (tmp_path / "p.json").write_text(
+        json.dumps({"projects": [{"id": "P1", "owner": "C1", "needs": {"venue": 2}}]})
+    )
+    assert pio.read_records(tmp_path / "p.json", "projects")[0].needs == {"venue": 2.0}
+    (tmp_path / "m.json").write_text(json.dumps([{"id": "m1", "community": "C1"}]))
+    assert pio.read_records(tmp_path / "m.json", "members")[0].community == "C1"
+    geo = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [120.1, 30.2]},
+                "properties": {"id": "h1", "capacity": 2},
+            }
+        ],
+    }
+    (tmp_path / "h.geojson").write_text(json.dumps(geo))
+    host = pio.read_records(tmp_path / "h.geojson", "hosts")[0]
+    assert (host.lat, host.lon, host.capacity) == (30.2, 120.1, 2)
+
+
+def test_read_projects_with_booleans_and_quantities(tmp_path: Path) -> None:
+    path = tmp_path / "项目清单.csv"
+    path.write_text(
+        "项目编号,项目名称,牵头单位,需求,最多参与单位数,可拆分,优先级\n"
+        "P1,老年食堂,C1,elderly_care:3；volunteers:5,3,否,2\n"
+        "P2,四点半课堂,C2,education:2,,是,\n"
+        "P3,法律进社区,C1,legal=1,,TRUE,1.5\n",
+        encoding="utf-8",
+    )
+    projects = pio.read_records(path, "projects")
+    assert [(p.needs, p.max_units, p.divisible, p.priority) for p in projects] == [
+        ({"elderly_care": 3.0, "volunteers": 5.0}, 3, False, 2.0),
+        ({"education": 2.0}, None, True, 1.0),
+        ({"legal": 1.0}, None, True, 1.5),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sheets", "what", "expected"),
+    [
+        ({**RECORDS_ZH}, "hosts", r"has no sheet 'hosts' \(流入地党组织\); it is required"),
+        (
+            {"在职党员": [["党员编号", "报到社区"], ["m1", "C1"], ["m1", "C2"]]},
+            "members",
+            r"sheet '在职党员', row 3, column '党员编号' \(A\): value 'm1' repeats row 2",
+        ),
+        (
+            {"在职党员": [["党员编号", "报到社区", "颜色"], ["m1", "C1", "红"]]},
+            "members",
+            r"row 1, column '颜色' \(C\): unknown column; allowed: id \(党员编号\)",
+        ),
+        (
+            {"服务岗位": [["岗位编号", "所属社区", "人数"], ["p1", "C1", -1]]},
+            "posts",
+            r"row 2, column '人数' \(C\): value -1 is not allowed",
+        ),
+        (
+            {"项目清单": [["项目编号", "牵头单位", "需求", "可拆分"], ["P1", "C1", "x:1", "也许"]]},
+            "projects",
+            r"column '可拆分' \(D\): value '也许' is not yes/no",
+        ),
+        (
+            {"流入地党组织": [["组织编号", "纬度", "经度"], ["h1", 30.2, 120.1]]},
+            "hosts",
+            r"sheet '流入地党组织', row 2: .*neither capacity nor contacts",
+        ),
+        (
+            {"在职党员": [["党员编号", "报到社区"]]},
+            "members",
+            r"has no rows below the headers; expected one row per member",
+        ),
+        (
+            {"流动党员": [["党员编号", "纬度"], ["f1", 30.2]]},
+            "floating",
+            r"has no column 'lon' \(经度\); it is required",
+        ),
+    ],
+)
+def test_bad_record_tables(tmp_path: Path, sheets: Sheets, what: str, expected: str) -> None:
+    path = book(tmp_path / "bad.xlsx", {**sheets, "其他": [["x"]]})
+    with pytest.raises(InputError, match=expected):
+        pio.read_records(path, what)  # type: ignore[arg-type]
+
+
+def test_bad_record_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        pio.read_records(tmp_path / "none.csv", "members")
+    with pytest.raises(InputError, match="what is 'people'"):
+        pio.read_records(tmp_path / "none.csv", "people")  # type: ignore[arg-type]
+    (tmp_path / "m.json").write_text(json.dumps({"posts": []}))
+    with pytest.raises(InputError, match="an object with a list under 'members'"):
+        pio.read_records(tmp_path / "m.json", "members")
+    (tmp_path / "m.json").write_text(json.dumps([{"id": "m1"}]))
+    with pytest.raises(InputError, match=r"m\.json: Member 'm1': field 'community' is missing"):
+        pio.read_records(tmp_path / "m.json", "members")
+    (tmp_path / "x.xlsx").write_text("not a workbook")
+    with pytest.raises(InputError, match="is not an Excel workbook"):
+        pio.read_records(tmp_path / "x.xlsx", "posts")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"has no posts\.csv \(or 服务岗位\.csv\)"):
+        pio.read_records(tmp_path / "empty", "posts")
+
+
+def test_graph_json_may_carry_record_lists(tmp_path: Path) -> None:
+    data = {"units": [{"id": "C1", "kind": "社区", "region": "C1"}], "regions": [
+        {"id": "C1", "level": "社区"}], "projects": [{"id": "P1", "owner": "C1",
+                                                     "needs": {"venue": 1}}]}  # fmt: skip
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert len(pio.read(path)) == 1 and pio.read_records(path, "projects")[0].id == "P1"
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".json", ""])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_write_records_round_trip(tmp_path: Path, suffix: str, lang: str) -> None:
+    from pbmatch.datasets import synthetic_floating, synthetic_projects
+
+    graph = pbmatch.synthetic_district(seed=2, n_streets=1, n_townships=0)
+    floating, hosts = synthetic_floating(graph, seed=2, n=30)
+    projects = synthetic_projects(graph, seed=2, n_projects=4)
+    path = tmp_path / f"out{suffix}"
+    pio.write_records({"floating": floating, "hosts": hosts}, path, lang=lang)  # type: ignore[arg-type]
+    assert pio.read_records(path, "floating") == [pbmatch.FloatingMember(**m) for m in floating]
+    assert pio.read_records(path, "hosts") == [pbmatch.Host(**h) for h in hosts]
+    both = tmp_path / f"district{suffix}"
+    pio.write_records({"projects": projects}, both, lang=lang, graph=graph)  # type: ignore[arg-type]
+    assert same(pio.read(both, categories=graph.categories), graph)
+    assert pio.read_records(both, "projects") == [pbmatch.Project(**p) for p in projects]
+
+
+def test_write_records_refuses(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="a CSV file holds one table"):
+        pio.write_records({"members": [], "posts": []}, tmp_path / "x.csv")
+    with pytest.raises(InputError, match="tables has the key 'units'"):
+        pio.write_records({"units": []}, tmp_path / "x.csv")
+    with pytest.raises(InputError, match=r"unknown suffix '\.pdf'"):
+        pio.write_records({"members": []}, tmp_path / "x.pdf")
+
+
+@pytest.fixture(scope="module")
+def problem_results() -> dict[str, Any]:
+    from pbmatch.datasets import (
+        synthetic_floating,
+        synthetic_members,
+        synthetic_posts,
+        synthetic_projects,
+    )
+
+    street = pbmatch.synthetic_district(seed=0, n_streets=1, n_townships=0)
+    floating, hosts = synthetic_floating(street, seed=0, n=40)
+    return {
+        "allocate": pbmatch.allocate(street, within="street"),
+        "posts": pbmatch.assign_posts(
+            synthetic_members(street, seed=0), synthetic_posts(street, seed=0)
+        ),
+        "floating": pbmatch.host_floating_members(floating, hosts, max_km=3),
+        "exchange": pbmatch.exchange_cycles(street, max_length=2),
+        "branches": pbmatch.form_joint_branches(street),
+        "projects": pbmatch.staff_projects(
+            street, synthetic_projects(street, seed=0, n_projects=4), max_km=2
+        ),
+    }
+
+
+TABLES = {
+    "allocate": (["summary", "flows", "unmet_needs"], "资源流向"),
+    "posts": (["summary", "seats", "unfilled", "warnings"], "岗位安排"),
+    "floating": (["summary", "placements", "hosts", "unhosted"], "接收安排"),
+    "exchange": (["summary", "cycles"], "交换环"),
+    "branches": (["summary", "branches"], "联合党支部"),
+    "projects": (["summary", "contributions", "projects"], "项目参与"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_problem_result_tables(problem_results: dict[str, Any], name: str) -> None:
+    result = problem_results[name]
+    assert result.success
+    tables = pio.result_tables(result)
+    sheets, main_zh = TABLES[name]
+    assert [s for s in tables if s != "warnings"] == [s for s in sheets if s != "warnings"]
+    main = list(tables)[1]
+    headers, rows = tables[main]
+    frame = result.to_pandas()
+    assert len(rows) == len(frame)
+    for column in frame.columns:  # every to_pandas() column, in the same order of rows
+        assert column in headers, column
+        got = [row[headers.index(column)] for row in rows]
+        want = frame[column].tolist()
+        assert [None if g == "" else g for g in got] == [
+            None if (w == "" or w is None) else w for w in want
+        ], column
+    zh = pio.result_tables(result, lang="zh")
+    assert list(zh)[:2] == ["汇总", main_zh]
+    assert all(not h.isascii() for h in zh[main_zh][0]), zh[main_zh][0]
+    summary = dict(pio.result_summary(result))
+    assert summary["status"] == "optimal"
+    assert dict(tables["summary"][1]) == summary
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_problem_results_write_every_format(
+    problem_results: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    result = problem_results[name]
+    for lang in ("en", "zh"):
+        book_path = result.write(tmp_path / f"{name}-{lang}.xlsx", lang=lang)
+        names = openpyxl.load_workbook(book_path, read_only=True).sheetnames
+        assert names == list(pio.result_tables(result, lang=lang))  # type: ignore[arg-type]
+        out = result.write(tmp_path / f"{name}-{lang}.csv", lang=lang)
+        with out.open(encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == list(pio.result_tables(result, lang=lang).values())[1][0]  # type: ignore[arg-type]
+        assert len(rows) == len(result.to_pandas()) + 1
+    data = json.loads(result.write(tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+    assert data["status"] == "optimal" and list(pio.result_tables(result))[1] in data
+    page = result.to_html(lang="zh")
+    assert page.startswith("<!DOCTYPE html>") and "<h2>概况</h2>" in page
+    from pbmatch.report import repr_html
+
+    assert type(result).__name__ in repr_html(result) and "<table" in repr_html(result)
+    if name == "posts":
+        with pytest.raises(InputError, match="GeoJSON needs locations"):
+            result.write(tmp_path / "posts.geojson")
+        return
+    geo = json.loads(result.write(tmp_path / f"{name}.geojson").read_text(encoding="utf-8"))
+    kinds = {f["properties"]["feature"] for f in geo["features"]}
+    lines = [f for f in geo["features"] if f["geometry"] and f["geometry"]["type"] == "LineString"]
+    expected = {
+        "allocate": {"unit", "flow"},
+        "floating": {"host", "member", "placement"},
+        "exchange": {"unit", "gives"},
+        "branches": {"unit"},
+        "projects": {"unit", "contribution"},
+    }[name]
+    assert kinds == expected
+    assert bool(lines) == (name != "branches")
+
+
+def test_problem_csv_neutralises_formulas(tmp_path: Path) -> None:
+    members = [{"id": "m1", "community": "C1", "name": "=HYPERLINK(1)"}]
+    posts = [{"id": "p1", "community": "C1", "name": "@SUM(A1)"}]
+    result = pbmatch.assign_posts(members, posts)
+    out = result.write(tmp_path / "seats.csv")
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "'@SUM(A1)" in text
+
+
+def test_formats_page_lists_every_record_column() -> None:
+    page = Path(__file__).parents[1] / "docs" / "formats.md"
+    if not page.exists():
+        pytest.skip("docs/ not present")
+    text = page.read_text(encoding="utf-8")
+    for sheet, columns in pio.RECORD_COLUMNS.items():
+        assert pio.RECORD_SHEETS[sheet][1] in text, sheet
+        for field_name, zh in columns.items():
+            assert f"`{field_name}`" in text and zh in text, (sheet, field_name)

@@ -371,7 +371,9 @@ def test_row_with_too_few_allowed_columns_is_named() -> None:
     assert result.status == "infeasible" and result.method == "flow"
     assert "row 1" in result.message and "left_min[1] = 2" in result.message
     assert "only 1 columns" in result.message
-    assert result.diagnosis == {"side": "left", "index": 1, "minimum": 2, "allowed": 1}
+    backend = {"side": "left", "index": 1, "minimum": 2, "allowed": 1}
+    assert result.extra["backend_diagnosis"] == backend
+    assert result.diagnosis.names == ("row 1 min 2",)
     assert np.isnan(result.objective)
 
 

@@ -60,15 +60,41 @@ from pydantic import BaseModel, ValidationError
 from pbmatch._optional import require
 from pbmatch.exceptions import InputError
 from pbmatch.graph import RegionGraph
-from pbmatch.model import KIND_NAMES_ZH, KINDS, LEVEL_NAMES_ZH, Region, Tie, Unit
-from pbmatch.results import GeneralMatchResult, MatchResult, PairingResult
+from pbmatch.model import (
+    KIND_NAMES_ZH,
+    KINDS,
+    LEVEL_NAMES_ZH,
+    FloatingMember,
+    Host,
+    Member,
+    Project,
+    Region,
+    ServicePost,
+    Tie,
+    Unit,
+    validate_items,
+)
+from pbmatch.results import (
+    AllocationResult,
+    ExchangeResult,
+    FloatingResult,
+    GeneralMatchResult,
+    JointBranchesResult,
+    MatchResult,
+    PairingResult,
+    PostAssignmentResult,
+    ProjectsResult,
+)
 from pbmatch.scoring.weights import COMPONENTS
 
 __all__ = [
     "COLUMNS",
     "HEADERS_ZH",
+    "RECORD_COLUMNS",
+    "RECORD_SHEETS",
     "SHEET_NAMES",
     "Lang",
+    "RecordKind",
     "graph_from_networkx",
     "graph_from_pandas",
     "graph_to_pandas",
@@ -78,16 +104,29 @@ __all__ = [
     "models_to_pandas",
     "neutralise",
     "read",
+    "read_records",
+    "result_summary",
     "result_tables",
     "result_to_pandas",
     "write",
+    "write_records",
 ]
 
 Lang = Literal["en", "zh"]
 PathLike = str | os.PathLike[str]
 Table = tuple[list[str], list[list[Any]]]
 """A table to write: its column headers and its rows."""
-AnyResult = PairingResult | MatchResult | GeneralMatchResult
+AnyResult = (
+    PairingResult
+    | MatchResult
+    | GeneralMatchResult
+    | AllocationResult
+    | PostAssignmentResult
+    | FloatingResult
+    | ExchangeResult
+    | JointBranchesResult
+    | ProjectsResult
+)
 
 # ---------------------------------------------------------------------------------------------
 # Sheets and columns
@@ -102,7 +141,7 @@ SHEET_NAMES: dict[str, tuple[str, ...]] = {
 """Each input sheet and the names it may have (English first, then the Chinese ones; the
 first Chinese name is the one pbmatch writes)."""
 
-_ColumnType = Literal["text", "int", "float", "tags", "quantities"]
+_ColumnType = Literal["text", "int", "float", "tags", "quantities", "bool"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +196,71 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 """Each input sheet's columns: field name (the English header) → Chinese header."""
 
+RecordKind = Literal["members", "posts", "floating", "hosts", "projects"]
+"""The record tables :func:`read_records` reads (inputs of the problems that are not a graph)."""
+
+RECORD_SHEETS: dict[str, tuple[str, ...]] = {
+    "members": ("members", "在职党员", "党员", "报到党员"),
+    "posts": ("posts", "服务岗位", "岗位", "岗位清单", "微心愿"),
+    "floating": ("floating", "流动党员", "流动党员清单"),
+    "hosts": ("hosts", "流入地党组织", "接收组织", "党组织"),
+    "projects": ("projects", "项目清单", "项目"),
+}
+"""Each record table (:func:`read_records`) and the names its sheet or file may have (English
+first, then the Chinese ones; the first Chinese name is the one pbmatch writes)."""
+
+_RECORD_COLUMNS: dict[str, tuple[_Column, ...]] = {
+    "members": (
+        _Column("id", "党员编号", "text", True, ("编号",)),
+        _Column("name", "姓名", "text", aliases=("党员姓名",)),
+        _Column(
+            "community", "报到社区", "text", True, ("所属社区", "居住社区", "社区", "社区编号")
+        ),
+        _Column("skills", "技能", "tags", aliases=("特长", "专长", "技能特长")),
+        _Column("max_posts", "最多岗位数", "int"),
+    ),
+    "posts": (
+        _Column("id", "岗位编号", "text", True, ("编号",)),
+        _Column("name", "岗位名称", "text"),
+        _Column("community", "所属社区", "text", True, ("社区", "社区编号")),
+        _Column("skills", "所需技能", "tags", aliases=("技能要求", "技能")),
+        _Column("headcount", "人数", "int", aliases=("岗位人数", "需求人数", "名额")),
+    ),
+    "floating": (
+        _Column("id", "党员编号", "text", True, ("编号",)),
+        _Column("lat", "纬度", "float", True, ("latitude",)),
+        _Column("lon", "经度", "float", True, ("lng", "longitude")),
+        _Column("industry", "行业", "text", aliases=("所在行业",)),
+        _Column("home", "流出地党组织", "text", aliases=("流出地", "原党组织")),
+    ),
+    "hosts": (
+        _Column("id", "组织编号", "text", True, ("单位编号", "党组织编号")),
+        _Column("name", "组织名称", "text", aliases=("单位名称", "党组织名称")),
+        _Column("lat", "纬度", "float", True, ("latitude",)),
+        _Column("lon", "经度", "float", True, ("lng", "longitude")),
+        _Column("industry", "行业", "text", aliases=("所在行业",)),
+        _Column("capacity", "最多接收人数", "int", aliases=("接收人数", "容量")),
+        _Column("contacts", "联系人数", "int", aliases=("联系人数量",)),
+    ),
+    "projects": (
+        _Column("id", "项目编号", "text", True, ("编号",)),
+        _Column("name", "项目名称", "text"),
+        _Column("owner", "牵头单位", "text", True, ("发起单位", "所属单位", "单位编号")),
+        _Column("needs", "需求", "quantities", True, ("项目需求", "所需资源")),
+        _Column("max_units", "最多参与单位数", "int", aliases=("最多单位数",)),
+        _Column("divisible", "可拆分", "bool", aliases=("可分割",)),
+        _Column("priority", "优先级", "float"),
+    ),
+}
+
+RECORD_COLUMNS: dict[str, dict[str, str]] = {
+    sheet: {c.field: c.zh for c in cols} for sheet, cols in _RECORD_COLUMNS.items()
+}
+"""Each record table's columns: field name (the English header) → Chinese header."""
+
+_ALL_COLUMNS: dict[str, tuple[_Column, ...]] = {**_COLUMNS, **_RECORD_COLUMNS}
+_ALL_SHEETS: dict[str, tuple[str, ...]] = {**SHEET_NAMES, **RECORD_SHEETS}
+
 _IGNORED = frozenset({"note", "notes", "remark", "remarks", "备注"})
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -172,19 +276,22 @@ def _norm(header: Any) -> str:
 
 _LOOKUP: dict[str, dict[str, _Column]] = {
     sheet: {_norm(name): col for col in cols for name in (col.field, col.zh, *col.aliases)}
-    for sheet, cols in _COLUMNS.items()
+    for sheet, cols in _ALL_COLUMNS.items()
 }
 _SHEET_LOOKUP: dict[str, str] = {
     _norm(name): sheet for sheet, names in SHEET_NAMES.items() for name in names
 }
+_RECORD_LOOKUP: dict[str, str] = {
+    _norm(name): sheet for sheet, names in RECORD_SHEETS.items() for name in names
+}
 
 
 def _allowed(sheet: str) -> str:
-    return ", ".join(f"{c.field} ({c.zh})" for c in _COLUMNS[sheet])
+    return ", ".join(f"{c.field} ({c.zh})" for c in _ALL_COLUMNS[sheet])
 
 
 def _sheet_label(sheet: str) -> str:
-    return f"'{sheet}' ({SHEET_NAMES[sheet][1]})"
+    return f"'{sheet}' ({_ALL_SHEETS[sheet][1]})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +386,7 @@ def _table_from_rows(
         table.headers[column.field] = str(raw).strip()
         if letters:
             table.letters[column.field] = _column_letter(i)
-    missing = [c for c in _COLUMNS[sheet] if c.required and c.field not in table.headers]
+    missing = [c for c in _ALL_COLUMNS[sheet] if c.required and c.field not in table.headers]
     if missing:
         found = ", ".join(repr(h) for h in table.headers.values()) or "none"
         names = ", ".join(f"'{c.field}' ({c.zh})" for c in missing)
@@ -397,19 +504,34 @@ def _quantities(value: Any) -> dict[str, float]:
     return out
 
 
+_TRUE = frozenset({"true", "yes", "y", "1", "是", "对", "可", "可以", "√", "✓"})
+_FALSE = frozenset({"false", "no", "n", "0", "否", "不", "不可", "不可以", "×", "✗"})
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Real) and float(value) in (0.0, 1.0):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _CellError("is not yes/no; write TRUE or FALSE, 是 or 否, 1 or 0")
+
+
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     "text": _text,
     "int": _whole,
     "float": _number,
     "tags": _tags,
     "quantities": _quantities,
+    "bool": _boolean,
 }
 
 
 def _convert_row(table: _Table, row: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Convert a row's cells by column type; an empty required cell is an error."""
     out: dict[str, Any] = {}
-    for column in _COLUMNS[table.sheet]:
+    for column in _ALL_COLUMNS[table.sheet]:
         if column.field not in values:
             if column.required:
                 raise InputError(
@@ -682,17 +804,21 @@ def _format_of(path: Path) -> str:
     return path.suffix.lower().lstrip(".") or "dir"
 
 
-def _excel_tables(path: Path) -> dict[str, _Table]:
+def _open_workbook(path: Path) -> Any:
     openpyxl = require("openpyxl", "excel", "reading .xlsx workbooks")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected an Excel workbook")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
             f"{path}: is not an Excel workbook (.xlsx) that can be read ({reason})"
         ) from None
+
+
+def _excel_tables(path: Path) -> dict[str, _Table]:
+    book = _open_workbook(path)
     try:
         found: dict[str, str] = {}
         for name in book.sheetnames:
@@ -791,6 +917,217 @@ def _csv_folder_tables(folder: Path) -> dict[str, _Table]:
     return tables
 
 
+# ---------------------------------------------------------------------------------------------
+# Record tables: members, posts, floating members, hosts, projects
+# ---------------------------------------------------------------------------------------------
+def _record_models() -> dict[str, type[BaseModel]]:
+    return {
+        "members": Member,
+        "posts": ServicePost,
+        "floating": FloatingMember,
+        "hosts": Host,
+        "projects": Project,
+    }
+
+
+def read_records(path: PathLike, what: RecordKind, *, format: str | None = None) -> list[Any]:
+    """Read one record table — members, posts, floating members, hosts or projects — from a file.
+
+    These are the inputs of the problems that are not a :class:`RegionGraph`:
+    :func:`pbmatch.assign_posts` (``members``, ``posts``), :func:`pbmatch.host_floating_members`
+    (``floating``, ``hosts``) and :func:`pbmatch.staff_projects` (``projects``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        An Excel workbook (the sheet named after ``what``, in English or Chinese, see
+        :data:`RECORD_SHEETS`; a workbook with a single sheet is that sheet), a CSV file, a
+        folder of CSV files (the file named after ``what``), JSON (a list of records, or an
+        object with a list under ``what``) or GeoJSON points (``lat``/``lon`` from the
+        geometry).
+    what : {"members", "posts", "floating", "hosts", "projects"}
+        Which table. The columns (:data:`RECORD_COLUMNS`) are the fields of
+        :class:`~pbmatch.model.Member`, :class:`~pbmatch.model.ServicePost`,
+        :class:`~pbmatch.model.FloatingMember`, :class:`~pbmatch.model.Host` and
+        :class:`~pbmatch.model.Project`, with English or Chinese headers; skills are separated
+        by ``,`` ``、`` or ``;``, a project's needs written ``venue:2; volunteers:5``, its
+        ``divisible`` as TRUE/FALSE, 是/否 or 1/0.
+    format : {"xlsx", "csv", "json", "geojson", "dir"}, optional
+        Override the format the suffix implies.
+
+    Returns
+    -------
+    list of Member, ServicePost, FloatingMember, Host or Project
+        Validated, in file order, ids unique.
+
+    Raises
+    ------
+    InputError
+        A missing file or sheet, an unknown or missing column, a bad cell, a repeated id; the
+        message names the file, sheet, row (as Excel numbers it), column and value.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "posts.csv"
+    >>> _ = path.write_text("岗位编号,岗位名称,所属社区,所需技能,人数\\n"
+    ...                     "p1,楼栋长,C1,,2\\np2,法律咨询岗,C1,legal、mediation,1\\n",
+    ...                     encoding="utf-8")
+    >>> [(p.id, p.skills, p.headcount) for p in read_records(path, "posts")]
+    [('p1', (), 2), ('p2', ('legal', 'mediation'), 1)]
+    >>> _ = path.write_text("岗位编号,所属社区,人数\\np1,C1,-2\\n", encoding="utf-8")
+    >>> read_records(path, "posts")
+    Traceback (most recent call last):
+    ...
+    pbmatch.exceptions.InputError: ...posts.csv: row 2, column '人数': value '-2' is not ...
+    """
+    if what not in RECORD_SHEETS:
+        raise InputError(f"what is {what!r}; allowed: {', '.join(map(repr, RECORD_SHEETS))}")
+    p = Path(path)
+    fmt = (format or _format_of(p)).lower().lstrip(".")
+    if fmt != "dir" and not p.exists():
+        raise InputError(f"{p}: no such file")
+    if fmt == "dir":
+        table = _csv_folder_record(p, what)
+    elif fmt in ("csv", "tsv", "txt"):
+        table = _csv_table(p, what, label="")
+    elif fmt in ("xlsx", "xlsm"):
+        table = _excel_record_table(p, what)
+    elif fmt == "xls":
+        raise InputError(
+            f"{p}: the old Excel format .xls cannot be read; open it in Excel or WPS and save "
+            "it as an .xlsx workbook"
+        )
+    elif fmt in ("json", "geojson"):
+        return _records_from_json(p, _load_json(p), what)
+    else:
+        raise InputError(
+            f"{p}: unknown format {fmt!r}; allowed: .xlsx, .csv (or a folder of .csv files), "
+            ".json, .geojson"
+        )
+    return _records_from_table(table, what)
+
+
+def _excel_record_table(path: Path, what: str) -> _Table:
+    book = _open_workbook(path)
+    try:
+        names = list(book.sheetnames)
+        found = [n for n in names if _RECORD_LOOKUP.get(_norm(n)) == what]
+        if len(found) > 1:
+            raise InputError(
+                f"{path}: sheets '{found[0]}' and '{found[1]}' are both the {what} sheet; keep one"
+            )
+        if not found and len(names) == 1:
+            found = names
+        if not found:
+            sheets = ", ".join(repr(s) for s in names)
+            raise InputError(
+                f"{path}: has no sheet {_sheet_label(what)}; it is required "
+                f"(sheets found: {sheets})"
+            )
+        return _table_from_rows(
+            what,
+            str(path),
+            f"sheet '{found[0]}'",
+            book[found[0]].iter_rows(values_only=True),
+            letters=True,
+        )
+    finally:
+        book.close()
+
+
+def _csv_folder_record(folder: Path, what: str) -> _Table:
+    if not folder.exists():
+        raise InputError(f"{folder}: no such file or folder")
+    files = [
+        f
+        for f in sorted(folder.iterdir())
+        if f.suffix.lower() in (".csv", ".tsv", ".txt")
+        and _RECORD_LOOKUP.get(_norm(f.stem)) == what
+    ]
+    if not files:
+        raise InputError(
+            f"{folder}: has no {what}.csv (or {RECORD_SHEETS[what][1]}.csv); it is required"
+        )
+    if len(files) > 1:
+        raise InputError(
+            f"{folder}: files '{files[0].name}' and '{files[1].name}' are both the {what} "
+            "table; keep one"
+        )
+    return _csv_table(files[0], what, label="")
+
+
+def _records_from_table(table: _Table, what: str) -> list[Any]:
+    model = _record_models()[what]
+    out: list[Any] = []
+    seen: dict[str, str] = {}
+    for row, values in table.rows:
+        data = _convert_row(table, row, values)
+        item = _model(model, table, row, data, values)
+        ident = str(getattr(item, "id", ""))
+        if ident in seen:
+            raise table.fail(row, "id", values["id"], f"repeats {seen[ident]}; ids must be unique")
+        seen[ident] = row
+        out.append(item)
+    if not out:
+        raise InputError(
+            f"{table.name}: has no rows below the headers; expected one row per "
+            f"{_RECORD_NOUN[what]}"
+        )
+    return out
+
+
+_RECORD_NOUN = {
+    "members": "member",
+    "posts": "post",
+    "floating": "floating member",
+    "hosts": "host organisation",
+    "projects": "project",
+}
+
+
+def _records_from_json(path: Path, data: Any, what: str) -> list[Any]:
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        features = data.get("features")
+        if not isinstance(features, list):
+            raise InputError(f"{path}: expected a GeoJSON FeatureCollection with a 'features' list")
+        records: Any = []
+        for i, feature in enumerate(features):
+            props = feature.get("properties") if isinstance(feature, dict) else None
+            geometry = feature.get("geometry") if isinstance(feature, dict) else None
+            if not isinstance(props, dict):
+                raise InputError(f"{path}: features[{i}]: 'properties' must be an object")
+            record = dict(props)
+            if geometry is not None:
+                coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+                if (
+                    not isinstance(geometry, dict)
+                    or geometry.get("type") != "Point"
+                    or not isinstance(coords, list)
+                    or len(coords) < 2
+                ):
+                    raise InputError(f"{path}: features[{i}]: geometry must be a Point [lon, lat]")
+                record["lon"], record["lat"] = coords[0], coords[1]
+            records.append(record)
+    elif isinstance(data, list):
+        records = data
+    elif isinstance(data, dict) and any(k in data for k in RECORD_SHEETS[what]):
+        records = next(data[k] for k in RECORD_SHEETS[what] if k in data)
+    else:
+        raise InputError(
+            f"{path}: expected a JSON list of {_RECORD_NOUN[what]} records, or an object with "
+            f"a list under '{what}'"
+        )
+    if not isinstance(records, list):
+        raise InputError(f"{path}: '{what}' must be a list of records")
+    if not records:
+        raise InputError(f"{path}: the list of {what} is empty")
+    try:
+        return validate_items(records, _record_models()[what], what)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
 def _load_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -842,10 +1179,13 @@ def _graph_from_json(path: Path, data: Any, categories: Sequence[str] | None) ->
             f"{path}: expected a JSON object with a list under 'units' "
             "(and 'regions', optionally 'ties'); see `pbmatch schema`"
         )
-    unknown = sorted(set(data) - {"units", "regions", "ties", "categories", "$schema"})
+    unknown = sorted(
+        set(data) - {"units", "regions", "ties", "categories", "$schema", *RECORD_SHEETS}
+    )
     if unknown:
         raise InputError(
-            f"{path}: unknown top-level keys {unknown}; allowed: units, regions, ties, categories"
+            f"{path}: unknown top-level keys {unknown}; allowed: units, regions, ties, "
+            f"categories (and the record lists {', '.join(RECORD_SHEETS)})"
         )
     for key in ("regions", "ties", "categories"):
         if not isinstance(data.get(key, []), list):
@@ -1218,8 +1558,57 @@ HEADERS_ZH: dict[str, str] = {
     "a": "单位A",
     "b": "单位B",
     "since": "起始年份",
+    # the co-building problems
+    "region_name": "区域名称",
+    "met": "已满足",
+    "member": "党员编号",
+    "member_name": "党员姓名",
+    "post": "岗位编号",
+    "post_name": "岗位名称",
+    "community": "所属社区",
+    "headcount": "人数",
+    "filled": "已安排",
+    "host": "接收组织编号",
+    "host_name": "接收组织名称",
+    "same_industry": "同行业",
+    "contact": "联系人序号",
+    "capacity": "可接收人数",
+    "contacts_needed": "所需联系人",
+    "branch": "可建临时党支部",
+    "cycle": "交换环",
+    "length": "环长",
+    "step": "步骤",
+    "giver": "给出单位编号",
+    "giver_name": "给出单位名称",
+    "group": "联合党支部",
+    "unit_name": "单位名称",
+    "industry": "行业",
+    "reason": "未覆盖原因",
+    "project": "项目编号",
+    "project_name": "项目名称",
+    "owner": "牵头单位编号",
+    "owner_name": "牵头单位名称",
+    "priority": "优先级",
+    "divisible": "可拆分",
+    "staffed": "已完成",
+    "share": "满足比例",
+    "units": "参与单位",
 }
 """Chinese header of every column pbmatch writes (``lang="zh"``)."""
+
+_SHEET_HEADERS_ZH: dict[str, dict[str, str]] = {
+    "flows": {
+        "provider": "提供单位编号",
+        "provider_name": "提供单位名称",
+        "receiver": "需求单位编号",
+        "receiver_name": "需求单位名称",
+    },
+    "unmet_needs": {"region": "区域编号", "need": "需求量"},
+    "cycles": {"receiver": "接受单位编号", "receiver_name": "接受单位名称"},
+    "hosts": {"members": "接收党员数"},
+    "branches": {"street": "所属街道", "members": "党员数"},
+}
+"""Chinese headers that differ by sheet (a ``receiver`` of a flow is not a pairing's)."""
 
 _SHEETS_ZH = {
     "summary": "汇总",
@@ -1232,6 +1621,17 @@ _SHEETS_ZH = {
     "offers": "资源清单",
     "regions": "区域",
     "ties": "共建关系",
+    "flows": "资源流向",
+    "warnings": "提示",
+    "seats": "岗位安排",
+    "unfilled": "空缺岗位",
+    "placements": "接收安排",
+    "hosts": "接收组织",
+    "unhosted": "未接收党员",
+    "cycles": "交换环",
+    "branches": "联合党支部",
+    "contributions": "项目参与",
+    "projects": "项目清单",
 }
 
 _SUMMARY_ZH = {
@@ -1250,6 +1650,52 @@ _SUMMARY_ZH = {
     "need_coverable": "需求可满足比例",
     "max_km": "最远距离(公里)",
     "message": "求解信息",
+    # the co-building problems
+    "flows": "资源流向数",
+    "need_met": "已满足需求量",
+    "need_total": "需求总量",
+    "need_met_share": "需求满足比例",
+    "weighted_need_met": "加权满足量(目标值)",
+    "quantity_km": "数量×距离(公里)",
+    "within": "限定区域层级",
+    "seats_filled": "已安排人次",
+    "seats_offered": "岗位名额",
+    "seats_share": "名额满足比例",
+    "members": "党员数",
+    "posts": "岗位数",
+    "load_cost": "一人多岗代价",
+    "fit_cost": "多余技能数",
+    "posts_with_empty_seats": "有空缺的岗位数",
+    "hosted": "已接收党员数",
+    "floating_members": "流动党员数",
+    "hosted_share": "接收比例",
+    "hosts_used": "接收组织数",
+    "total_km": "总距离(公里)",
+    "mean_km": "平均距离(公里)",
+    "same_industry": "同行业人数",
+    "branches": "可建临时党支部数",
+    "contacts_needed": "所需联系人数",
+    "unhosted": "未接收党员",
+    "cost_km": "目标值(公里)",
+    "cycles": "交换环数",
+    "units_in_cycles": "参与交换单位数(目标值)",
+    "candidates": "可参与单位数",
+    "quantity": "交换总量",
+    "cycles_enumerated": "枚举的环数",
+    "max_length": "最长环长",
+    "units_covered": "已覆盖小单位数(目标值)",
+    "small_units": "小单位数",
+    "uncovered_units": "未覆盖单位数",
+    "same_industry_pairs": "同行业单位对数",
+    "max_units": "每个支部最多单位数",
+    "min_members": "最少党员数",
+    "max_members": "最多党员数",
+    "priority_value": "优先级加权完成值(目标值)",
+    "gap": "相对差距",
+    "projects": "项目数",
+    "indivisible_staffed": "整体项目完成数",
+    "divisible_full": "可拆分项目完全满足数",
+    "contributions": "参与记录数",
 }
 
 _STATUS_ZH = {
@@ -1270,10 +1716,14 @@ def _lang(lang: Any) -> Lang:
 def _translate(tables: dict[str, Table], lang: Lang) -> dict[str, Table]:
     if lang == "en":
         return tables
-    return {
-        _SHEETS_ZH.get(name, name): ([HEADERS_ZH.get(h, h) for h in headers], rows)
-        for name, (headers, rows) in tables.items()
-    }
+    out: dict[str, Table] = {}
+    for name, (headers, rows) in tables.items():
+        own = _SHEET_HEADERS_ZH.get(name, {})
+        out[_SHEETS_ZH.get(name, name)] = (
+            [own.get(h, HEADERS_ZH.get(h, h)) for h in headers],
+            rows,
+        )
+    return out
 
 
 def _graph_tables(graph: RegionGraph, lang: Lang) -> dict[str, Table]:
@@ -1344,8 +1794,22 @@ def result_tables(result: AnyResult, *, lang: Lang = "en") -> dict[str, Table]:
 
     A :class:`~pbmatch.results.MatchResult` gives ``summary`` and ``pairs`` (``row``, ``col``,
     ``score``); a ``GeneralMatchResult`` ``summary`` and ``pairs`` (``u``, ``v``, ``weight``).
-    With ``lang="zh"`` sheet names, headers, kinds, statuses and known category names are
-    Chinese.
+
+    The co-building problems give ``summary`` (:func:`result_summary`) and, each with the
+    columns of its ``to_pandas()`` plus the names of units, posts, hosts and projects:
+
+    - :func:`~pbmatch.allocate`: ``flows``, ``unmet_needs`` (by region and category);
+    - :func:`~pbmatch.assign_posts`: ``seats``, ``unfilled`` (posts with empty seats);
+    - :func:`~pbmatch.host_floating_members`: ``placements``, ``hosts`` (members, contacts
+      needed, enough for a temporary branch), ``unhosted``;
+    - :func:`~pbmatch.exchange_cycles`: ``cycles`` (one row per arc and category);
+    - :func:`~pbmatch.form_joint_branches`: ``branches`` (one row per small unit, with the
+      reason when it is not covered);
+    - :func:`~pbmatch.staff_projects`: ``contributions``, ``projects`` (staffed, share met);
+
+    and ``warnings`` when the result has some. The first table after ``summary`` is the one
+    written to CSV. With ``lang="zh"`` sheet names, headers, kinds, statuses and known
+    category names are Chinese.
 
     Examples
     --------
@@ -1359,6 +1823,8 @@ def result_tables(result: AnyResult, *, lang: Lang = "en") -> dict[str, Table]:
     zh = _lang(lang) == "zh"
     if isinstance(result, PairingResult):
         tables = _pairing_tables(result, zh)
+    elif isinstance(result, _PROBLEM_RESULTS):
+        tables = _problem_tables(result, zh)
     elif isinstance(result, MatchResult):
         tables = {
             "summary": _summary_table(_match_summary(result), zh),
@@ -1409,12 +1875,15 @@ def _match_summary(result: MatchResult | GeneralMatchResult) -> list[tuple[str, 
     ]
 
 
-def _summary_table(items: list[tuple[str, Any]], zh: bool) -> Table:
+def _summary_table(
+    items: list[tuple[str, Any]], zh: bool, words: Mapping[str, str] | None = None
+) -> Table:
     rows = []
     for key, value in items:
         if zh and key == "status":
             value = _STATUS_ZH.get(str(value), value)
-        rows.append([_SUMMARY_ZH.get(key, key) if zh else key, value])
+        label = (words or {}).get(key) or _SUMMARY_ZH.get(key, key)
+        rows.append([label if zh else key, value])
     return ["item", "value"], rows
 
 
@@ -1612,6 +2081,560 @@ def _share(part: float, whole: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Tables of the co-building problems: allocate, posts, floating, exchange, branches, projects
+# ---------------------------------------------------------------------------------------------
+ProblemResult = (
+    AllocationResult
+    | PostAssignmentResult
+    | FloatingResult
+    | ExchangeResult
+    | JointBranchesResult
+    | ProjectsResult
+)
+_PROBLEM_RESULTS = (
+    AllocationResult,
+    PostAssignmentResult,
+    FloatingResult,
+    ExchangeResult,
+    JointBranchesResult,
+    ProjectsResult,
+)
+
+
+def result_summary(result: AnyResult) -> list[tuple[str, Any]]:
+    """The summary items of any result: ``(key, value)`` pairs, the ``summary`` sheet.
+
+    Keys are English identifiers (``status``, ``need_met``, ``seats_filled`` …); the Chinese
+    words for them are in the written summary sheet with ``lang="zh"``.
+
+    Examples
+    --------
+    >>> import pbmatch
+    >>> items = dict(result_summary(pbmatch.allocate(pbmatch.synthetic_district(seed=0))))
+    >>> items["status"], items["need_met"] <= items["need_total"]
+    ('optimal', True)
+    """
+    if isinstance(result, PairingResult):
+        return pairing_summary(result)
+    if isinstance(result, (MatchResult, GeneralMatchResult)):
+        return _match_summary(result)
+    if isinstance(result, AllocationResult):
+        return _allocation_summary(result)
+    if isinstance(result, PostAssignmentResult):
+        return _posts_summary(result)
+    if isinstance(result, FloatingResult):
+        return _floating_summary(result)
+    if isinstance(result, ExchangeResult):
+        return _exchange_summary(result)
+    if isinstance(result, JointBranchesResult):
+        return _branches_summary(result)
+    if isinstance(result, ProjectsResult):
+        return _projects_summary(result)
+    raise InputError(f"cannot summarise a {type(result).__name__}; pass a pbmatch result")
+
+
+def _names(graph: RegionGraph) -> dict[str, str]:
+    return {u.id: u.name for u in graph.units}
+
+
+def _warnings_table(notes: Sequence[str]) -> Table:
+    return ["item"], [[note] for note in notes]
+
+
+def _allocation_summary(result: AllocationResult) -> list[tuple[str, Any]]:
+    g = result.graph
+    cols = [g.categories.index(c) for c in result.categories]
+    total = float(g.needs[:, cols].sum())
+    return [
+        ("status", result.status),
+        ("flows", len(result)),
+        ("need_met", result.need_met),
+        ("need_total", _num(total)),
+        ("need_met_share", round(_share(result.need_met, total), 4)),
+        ("weighted_need_met", _finite(result.objective)),
+        ("quantity_km", round(result.quantity_km, 4)),
+        ("within", result.within),
+        ("max_km", result.max_km),
+        ("resolution", result.resolution),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _allocation_tables(result: AllocationResult, zh: bool) -> dict[str, Table]:
+    names = _names(result.graph)
+    regions = {r.id: r.name for r in result.graph.regions}
+    flows = [
+        [
+            r["provider"],
+            names[r["provider"]],
+            r["receiver"],
+            names[r["receiver"]],
+            r["category"],
+            _category_label(r["category"], True),
+            r["quantity"],
+            r["distance_km"],
+        ]
+        for r in result.to_records()
+    ]
+    unmet = [
+        [
+            row["region"],
+            regions.get(row["region"] or "", "(none)"),
+            row["category"],
+            _category_label(row["category"], True),
+            _num(row["need"]),
+            _num(row["met"]),
+            _num(row["unmet"]),
+        ]
+        for row in result.unmet()
+    ]
+    tables: dict[str, Table] = {
+        "summary": _summary_table(_allocation_summary(result), zh),
+        "flows": (
+            [
+                "provider",
+                "provider_name",
+                "receiver",
+                "receiver_name",
+                "category",
+                "category_name",
+                "quantity",
+                "distance_km",
+            ],
+            flows,
+        ),
+        "unmet_needs": (
+            ["region", "region_name", "category", "category_name", "need", "met", "unmet"],
+            unmet,
+        ),
+    }
+    if result.warnings:
+        tables["warnings"] = _warnings_table(result.warnings)
+    return tables
+
+
+def _posts_summary(result: PostAssignmentResult) -> list[tuple[str, Any]]:
+    return [
+        ("status", result.status),
+        ("seats_filled", result.seats),
+        ("seats_offered", result.seats_offered),
+        ("seats_share", round(_share(result.seats, result.seats_offered), 4)),
+        ("members", len(result.members)),
+        ("posts", len(result.posts)),
+        ("load_cost", result.load_cost),
+        ("fit_cost", result.fit_cost),
+        ("posts_with_empty_seats", len(result.unfilled())),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _posts_tables(result: PostAssignmentResult, zh: bool) -> dict[str, Table]:
+    seats = [
+        [m.id, m.name or None, p.id, p.name or None, p.community]
+        for m, p in zip(
+            (result.members[i] for i in result.members_index.tolist()),
+            (result.posts[j] for j in result.posts_index.tolist()),
+            strict=True,
+        )
+    ]
+    post_names = {p.id: p.name for p in result.posts}
+    unfilled = [
+        [u["post"], post_names[u["post"]] or None, u["community"], u["headcount"], u["filled"]]
+        for u in result.unfilled()
+    ]
+    tables: dict[str, Table] = {
+        "summary": _summary_table(_posts_summary(result), zh),
+        "seats": (["member", "member_name", "post", "post_name", "community"], seats),
+        "unfilled": (["post", "post_name", "community", "headcount", "filled"], unfilled),
+    }
+    if result.warnings:
+        tables["warnings"] = _warnings_table(result.warnings)
+    return tables
+
+
+def _floating_summary(result: FloatingResult) -> list[tuple[str, Any]]:
+    hosts = result.host_summary()
+    n = len(result.members)
+    return [
+        ("status", result.status),
+        ("hosted", len(result)),
+        ("floating_members", n),
+        ("hosted_share", round(_share(len(result), n), 4)),
+        ("hosts_used", len(hosts)),
+        ("total_km", round(float(result.distance_km.sum()), 4)),
+        ("mean_km", round(float(result.distance_km.mean()), 4) if len(result) else None),
+        ("same_industry", int(result.same_industry.sum())),
+        ("branches", len(result.branches)),
+        ("contacts_needed", sum(h["contacts_needed"] for h in hosts)),
+        ("unhosted", ", ".join(result.unhosted)),
+        ("cost_km", _finite(round(result.cost_km, 4))),
+        ("max_km", result.max_km),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _floating_tables(result: FloatingResult, zh: bool) -> dict[str, Table]:
+    host_names = {h.id: h.name or None for h in result.hosts}
+    placements = [
+        [
+            r["member"],
+            r["host"],
+            host_names[r["host"]],
+            r["distance_km"],
+            r["same_industry"],
+            r["contact"],
+        ]
+        for r in result.to_records()
+    ]
+    hosts = [
+        [
+            h["host"],
+            host_names[h["host"]],
+            h["members"],
+            h["capacity"],
+            h["contacts_needed"],
+            h["branch"],
+        ]
+        for h in result.host_summary()
+    ]
+    tables: dict[str, Table] = {
+        "summary": _summary_table(_floating_summary(result), zh),
+        "placements": (
+            ["member", "host", "host_name", "distance_km", "same_industry", "contact"],
+            placements,
+        ),
+        "hosts": (
+            ["host", "host_name", "members", "capacity", "contacts_needed", "branch"],
+            hosts,
+        ),
+        "unhosted": (["member"], [[m] for m in result.unhosted]),
+    }
+    if result.warnings:
+        tables["warnings"] = _warnings_table(result.warnings)
+    return tables
+
+
+def _exchange_summary(result: ExchangeResult) -> list[tuple[str, Any]]:
+    return [
+        ("status", result.status),
+        ("cycles", len(result)),
+        ("units_in_cycles", _finite(result.objective)),
+        ("candidates", int(result.candidates.size)),
+        ("bound", result.bound),
+        ("quantity", _finite(result.quantity)),
+        ("cycles_enumerated", result.n_cycles),
+        ("max_length", result.max_length),
+        ("max_km", result.max_km),
+        ("resolution", result.resolution),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _exchange_tables(result: ExchangeResult, zh: bool) -> dict[str, Table]:
+    names = _names(result.graph)
+    rows = [
+        [
+            r["cycle"],
+            r["length"],
+            r["step"],
+            r["giver"],
+            names[r["giver"]],
+            r["receiver"],
+            names[r["receiver"]],
+            r["category"],
+            _category_label(r["category"], True),
+            _num(r["quantity"]),
+        ]
+        for r in result.to_records()
+    ]
+    headers = [
+        "cycle",
+        "length",
+        "step",
+        "giver",
+        "giver_name",
+        "receiver",
+        "receiver_name",
+        "category",
+        "category_name",
+        "quantity",
+    ]
+    return {
+        "summary": _summary_table(_exchange_summary(result), zh),
+        "cycles": (headers, rows),
+    }
+
+
+def _branches_summary(result: JointBranchesResult) -> list[tuple[str, Any]]:
+    covered = _finite(result.objective)
+    return [
+        ("status", result.status),
+        ("branches", len(result)),
+        ("units_covered", covered),
+        ("small_units", None if covered is None else int(covered) + len(result.uncovered)),
+        ("uncovered_units", len(result.uncovered)),
+        ("bound", result.bound),
+        ("total_km", round(result.total_km, 4)),
+        ("same_industry_pairs", result.same_industry_pairs),
+        ("max_units", result.max_units),
+        ("min_members", result.min_members),
+        ("max_members", result.max_members),
+        ("max_km", result.max_km),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _branches_tables(result: JointBranchesResult, zh: bool) -> dict[str, Table]:
+    names = _names(result.graph)
+    rows = [
+        [
+            r["group"],
+            r["unit"],
+            names[r["unit"]],
+            r["street"],
+            r["members"],
+            r["industry"] or None,
+            r["reason"] or None,
+        ]
+        for r in result.to_records()
+    ]
+    return {
+        "summary": _summary_table(_branches_summary(result), zh, {"branches": "联合党支部数"}),
+        "branches": (
+            ["group", "unit", "unit_name", "street", "members", "industry", "reason"],
+            rows,
+        ),
+    }
+
+
+def _projects_summary(result: ProjectsResult) -> list[tuple[str, Any]]:
+    rows = result.summary()
+    whole = [r for r in rows if not r["divisible"]]
+    parts = [r for r in rows if r["divisible"]]
+    return [
+        ("status", result.status),
+        ("priority_value", _finite(result.objective)),
+        ("bound", result.bound),
+        ("gap", result.gap),
+        ("projects", len(rows)),
+        ("indivisible_staffed", f"{sum(r['staffed'] for r in whole)} / {len(whole)}"),
+        ("divisible_full", f"{sum(r['share'] >= 1 - 1e-9 for r in parts)} / {len(parts)}"),
+        ("contributions", len(result)),
+        ("total_km", round(result.total_km, 4)),
+        ("max_km", result.max_km),
+        ("resolution", result.resolution),
+        ("wall_time_s", round(result.wall_time, 4)),
+        ("message", result.message),
+    ]
+
+
+def _projects_tables(result: ProjectsResult, zh: bool) -> dict[str, Table]:
+    names = _names(result.graph)
+    project_names = {p.id: p.name or None for p in result.projects}
+    contributions = [
+        [
+            r["project"],
+            project_names[r["project"]],
+            r["unit"],
+            names[r["unit"]],
+            r["category"],
+            _category_label(r["category"], True),
+            _num(r["quantity"]),
+            r["distance_km"],
+        ]
+        for r in result.to_records()
+    ]
+    projects = [
+        [
+            r["project"],
+            project_names[r["project"]],
+            r["owner"],
+            names.get(r["owner"]),
+            r["priority"],
+            r["divisible"],
+            r["staffed"],
+            r["share"],
+            ("、" if zh else ", ").join(r["units"]) or None,
+        ]
+        for r in result.summary()
+    ]
+    return {
+        "summary": _summary_table(_projects_summary(result), zh),
+        "contributions": (
+            [
+                "project",
+                "project_name",
+                "unit",
+                "unit_name",
+                "category",
+                "category_name",
+                "quantity",
+                "distance_km",
+            ],
+            contributions,
+        ),
+        "projects": (
+            [
+                "project",
+                "project_name",
+                "owner",
+                "owner_name",
+                "priority",
+                "divisible",
+                "staffed",
+                "share",
+                "units",
+            ],
+            projects,
+        ),
+    }
+
+
+def _problem_tables(result: ProblemResult, zh: bool) -> dict[str, Table]:
+    if isinstance(result, AllocationResult):
+        return _allocation_tables(result, zh)
+    if isinstance(result, PostAssignmentResult):
+        return _posts_tables(result, zh)
+    if isinstance(result, FloatingResult):
+        return _floating_tables(result, zh)
+    if isinstance(result, ExchangeResult):
+        return _exchange_tables(result, zh)
+    if isinstance(result, JointBranchesResult):
+        return _branches_tables(result, zh)
+    return _projects_tables(result, zh)
+
+
+# GeoJSON layers of the problems that have locations ------------------------------------------
+def _point(lat: float | None, lon: float | None) -> dict[str, Any] | None:
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def _line(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return None
+    return {"type": "LineString", "coordinates": [a["coordinates"], b["coordinates"]]}
+
+
+def _feature(geometry: dict[str, Any] | None, **properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def _unit_features(
+    graph: RegionGraph, ids: Iterable[str], extra: Mapping[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for uid in dict.fromkeys(ids):
+        u = graph.unit(uid)
+        props = {"feature": "unit", "id": u.id, "name": u.name, "kind": u.kind, "region": u.region}
+        out.append(_feature(_point(u.lat, u.lon), **props, **(extra or {}).get(uid, {})))
+    return out
+
+
+def _unit_point(graph: RegionGraph, uid: str) -> dict[str, Any] | None:
+    u = graph.unit(uid)
+    return _point(u.lat, u.lon)
+
+
+def _problem_geojson(result: ProblemResult, path: Path) -> dict[str, Any]:
+    features: list[dict[str, Any]] = []
+    if isinstance(result, AllocationResult):
+        g = result.graph
+        records = result.to_records()
+        ids = [r[k] for r in records for k in ("provider", "receiver")]
+        features += _unit_features(g, ids)
+        features += [
+            _feature(
+                _line(_unit_point(g, r["provider"]), _unit_point(g, r["receiver"])),
+                feature="flow",
+                **r,
+            )
+            for r in records
+        ]
+    elif isinstance(result, FloatingResult):
+        members = {m.id: m for m in result.members}
+        hosts = {h.id: h for h in result.hosts}
+        summary = {h["host"]: h for h in result.host_summary()}
+        features += [
+            _feature(_point(h.lat, h.lon), feature="host", id=h.id, name=h.name,
+                     industry=h.industry, members=summary[h.id]["members"],
+                     branch=summary[h.id]["branch"])
+            for h in result.hosts
+            if h.id in summary
+        ]  # fmt: skip
+        hosted = dict(result.pairs)
+        features += [
+            _feature(_point(m.lat, m.lon), feature="member", id=m.id, industry=m.industry,
+                     host=hosted.get(m.id))
+            for m in result.members
+        ]  # fmt: skip
+        for r in result.to_records():
+            m, h = members[r["member"]], hosts[r["host"]]
+            features.append(
+                _feature(
+                    _line(_point(m.lat, m.lon), _point(h.lat, h.lon)), feature="placement", **r
+                )
+            )
+    elif isinstance(result, ExchangeResult):
+        g = result.graph
+        where = {u: k for k, cycle in enumerate(result.cycles) for u in cycle}
+        features += _unit_features(g, where, {u: {"cycle": k} for u, k in where.items()})
+        for k, (cycle, arcs) in enumerate(zip(result.cycles, result.gives, strict=True)):
+            for step, gift in enumerate(arcs):
+                a, b = cycle[step], cycle[(step + 1) % len(cycle)]
+                features.append(
+                    _feature(
+                        _line(_unit_point(g, a), _unit_point(g, b)),
+                        feature="gives",
+                        cycle=k,
+                        step=step,
+                        giver=a,
+                        receiver=b,
+                        gives=dict(gift),
+                    )
+                )
+    elif isinstance(result, JointBranchesResult):
+        g = result.graph
+        extra = {
+            r["unit"]: {"group": r["group"], "street": r["street"], "members": r["members"],
+                        "reason": r["reason"] or None}
+            for r in result.to_records()
+        }  # fmt: skip
+        features += _unit_features(g, extra, extra)
+    elif isinstance(result, ProjectsResult):
+        g = result.graph
+        owners = {p.id: p.owner for p in result.projects}
+        records = result.to_records()
+        features += _unit_features(g, [*owners.values(), *(r["unit"] for r in records)])
+        gives: dict[tuple[str, str], dict[str, float]] = {}
+        for r in records:
+            gives.setdefault((r["project"], r["unit"]), {})[r["category"]] = r["quantity"]
+        for (project, unit), gift in gives.items():
+            features.append(
+                _feature(
+                    _line(_unit_point(g, unit), _unit_point(g, owners[project])),
+                    feature="contribution",
+                    project=project,
+                    unit=unit,
+                    owner=owners[project],
+                    gives=gift,
+                )
+            )
+    else:
+        raise InputError(
+            f"{path}: GeoJSON needs locations; a {type(result).__name__} has none: "
+            "write .xlsx, .csv or .json"
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# ---------------------------------------------------------------------------------------------
 # Writers
 # ---------------------------------------------------------------------------------------------
 def neutralise(text: str) -> str:
@@ -1640,10 +2663,11 @@ def write(
         A graph is written as the input sheets (so :func:`read` reads it back); a result as
         its tables (:func:`result_tables`).
     path : str or path-like
-        ``.xlsx`` (one sheet per table), ``.csv`` (a result's pairs; a graph's units with
-        ``needs`` / ``offers`` columns), a folder (a graph: one CSV per sheet), ``.json``,
-        ``.geojson`` (units as points, pairs as lines) or ``.html`` (a result's report, see
-        :func:`pbmatch.report.to_html`).
+        ``.xlsx`` (one sheet per table), ``.csv`` (a result's main table — its pairs, flows,
+        seats … —; a graph's units with ``needs`` / ``offers`` columns), a folder (a graph:
+        one CSV per sheet), ``.json``, ``.geojson`` (units as points, pairs, flows, placements
+        or gifts as lines; not for results without locations: ``match``, ``assign_posts``) or
+        ``.html`` (a result's report, see :func:`pbmatch.report.to_html`).
     lang : {"en", "zh"}
         Headers, sheet names, kinds and levels in English (the field names) or Chinese.
         JSON and GeoJSON keys stay English.
@@ -1669,24 +2693,27 @@ def write(
     fmt = (format or (p.suffix.lower().lstrip(".") if p.suffix else "dir")).lower()
     if isinstance(obj, RegionGraph):
         return _write_graph(obj, p, fmt, lang)
-    if not isinstance(obj, (PairingResult, MatchResult, GeneralMatchResult)):
+    if not isinstance(obj, (PairingResult, MatchResult, GeneralMatchResult, *_PROBLEM_RESULTS)):
         raise InputError(
             f"cannot write a {type(obj).__name__}; pass a RegionGraph or a pbmatch result"
         )
     if fmt == "xlsx":
         _write_xlsx(result_tables(obj, lang=lang), p)
     elif fmt == "csv":
-        pairs_key = "结对名单" if lang == "zh" else "pairs"
-        _write_csv(result_tables(obj, lang=lang)[pairs_key], p)
+        tables = result_tables(obj, lang=lang)
+        _write_csv(tables[list(tables)[1]], p)  # the first table after the summary
     elif fmt == "json":
         _write_json(_result_json(obj), p)
     elif fmt == "geojson":
-        if not isinstance(obj, PairingResult):
+        if isinstance(obj, PairingResult):
+            _write_json(_pairing_geojson(obj), p)
+        elif isinstance(obj, _PROBLEM_RESULTS):
+            _write_json(_problem_geojson(obj, p), p)
+        else:
             raise InputError(
                 f"{p}: GeoJSON needs unit locations; a {type(obj).__name__} has none: "
                 "write .xlsx, .csv or .json"
             )
-        _write_json(_pairing_geojson(obj), p)
     elif fmt == "html":
         from pbmatch.report import to_html
 
@@ -1696,6 +2723,111 @@ def write(
             f"{p}: unknown suffix {p.suffix!r}; allowed: .xlsx, .csv, .json, .geojson, .html"
         )
     return p
+
+
+def write_records(
+    tables: Mapping[str, Iterable[Any]],
+    path: PathLike,
+    *,
+    lang: Lang = "en",
+    graph: RegionGraph | None = None,
+) -> Path:
+    """Write record tables (members, posts, floating members, hosts, projects) to a file.
+
+    What :func:`read_records` reads back: a template for the inputs of
+    :func:`pbmatch.assign_posts`, :func:`pbmatch.host_floating_members` and
+    :func:`pbmatch.staff_projects`.
+
+    Parameters
+    ----------
+    tables : mapping of str to records
+        Keys from :data:`RECORD_SHEETS` (``"members"``, ``"posts"``, ``"floating"``,
+        ``"hosts"``, ``"projects"``); values are model objects or dicts of their fields.
+    path : str or path-like
+        ``.xlsx`` (one sheet per table), ``.csv`` (one table only), a folder (one CSV per
+        table) or ``.json`` (an object with a list per table).
+    lang : {"en", "zh"}
+        Sheet names and headers in English (the field names) or Chinese.
+    graph : RegionGraph, optional
+        Write the district's sheets too (units, needs, offers, regions, ties), so that one
+        workbook, folder or JSON file holds a district and its projects list.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pbmatch
+    >>> from pbmatch.datasets import synthetic_members, synthetic_posts
+    >>> g = pbmatch.synthetic_district(seed=0)
+    >>> tables = {"members": synthetic_members(g, seed=0, n=300),
+    ...           "posts": synthetic_posts(g, seed=0, n=60)}
+    >>> path = write_records(tables, pathlib.Path(tempfile.mkdtemp()) / "双报到.xlsx", lang="zh")
+    >>> len(read_records(path, "members")) == len(tables["members"])
+    True
+    """
+    zh = _lang(lang) == "zh"
+    p = Path(path)
+    fmt = p.suffix.lower().lstrip(".") if p.suffix else "dir"
+    unknown = [k for k in tables if k not in RECORD_SHEETS]
+    if unknown:
+        raise InputError(
+            f"tables has the key {unknown[0]!r}; allowed: {', '.join(map(repr, RECORD_SHEETS))}"
+        )
+    validated = {
+        what: validate_items(list(items), _record_models()[what], what)
+        for what, items in tables.items()
+    }
+    if fmt == "json":
+        payload: dict[str, Any] = _graph_json(graph) if graph is not None else {}
+        for what, items in validated.items():
+            payload[what] = [item.model_dump(exclude_defaults=True) for item in items]
+        _write_json(payload, p)
+        return p
+    sheets: dict[str, Table] = {
+        (RECORD_SHEETS[what][1] if zh else what): _records_table(what, items, zh)
+        for what, items in validated.items()
+    }
+    if graph is not None:
+        sheets = {**_graph_tables(graph, "zh" if zh else "en"), **sheets}
+    if fmt == "xlsx":
+        _write_xlsx(sheets, p)
+    elif fmt == "dir":
+        p.mkdir(parents=True, exist_ok=True)
+        for name, table in sheets.items():
+            _write_csv(table, p / f"{name}.csv")
+    elif fmt == "csv" and len(sheets) == 1:
+        _write_csv(next(iter(sheets.values())), p)
+    elif fmt == "csv":
+        raise InputError(
+            f"{p}: a CSV file holds one table; write a folder, .xlsx or .json for "
+            f"{', '.join(sheets)}"
+        )
+    else:
+        raise InputError(
+            f"{p}: unknown suffix {p.suffix!r} for record tables; allowed: .xlsx, .csv, a "
+            "folder, .json"
+        )
+    return p
+
+
+def _records_table(what: str, items: Sequence[BaseModel], zh: bool) -> Table:
+    columns = _RECORD_COLUMNS[what]
+    rows: list[list[Any]] = []
+    for item in items:
+        row: list[Any] = []
+        for column in columns:
+            value = getattr(item, column.field)
+            if column.type == "tags":
+                value = ("、" if zh else ", ").join(value) or None
+            elif column.type == "quantities":
+                value = _join_quantities(value)
+            elif value == "":
+                value = None
+            row.append(value)
+        rows.append(row)
+    return [c.zh if zh else c.field for c in columns], rows
 
 
 def _write_graph(graph: RegionGraph, p: Path, fmt: str, lang: Lang) -> Path:
@@ -1781,6 +2913,13 @@ def _result_json(result: AnyResult) -> dict[str, Any]:
             str(k): v for k, v in out["coverage"]["receiver_partners"].items()
         }
         tables.pop("pairs")
+    elif isinstance(result, ExchangeResult):
+        out["cycle_units"] = [list(cycle) for cycle in result.cycles]
+    elif isinstance(result, JointBranchesResult):
+        out["groups"] = {
+            name: list(units) for name, units in zip(result.group_ids, result.groups, strict=True)
+        }
+        out["uncovered"] = dict(result.uncovered)
     for name, (headers, rows) in tables.items():
         out[name] = [dict(zip(headers, row, strict=True)) for row in rows]
     return out

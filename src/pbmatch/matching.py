@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import sys
 import time
 import warnings
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pbmatch._status import WITH_SOLUTION
+from pbmatch._status import INFEASIBLE, WITH_SOLUTION
 from pbmatch.exceptions import InputError, PrecisionWarning
 from pbmatch.results import MatchResult
 from pbmatch.solvers import choose_method, get_backend, method_names
@@ -34,12 +35,22 @@ def match(
     right_min: int | npt.ArrayLike = 0,
     time_limit: float | None = None,
     method: str = "auto",
+    forbid: Any = None,
+    require: Any = None,
+    previous: Any = None,
+    max_changes: int | None = None,
+    objective: str = "sum",
+    seed: int = 0,
+    progress: Any = None,
 ) -> MatchResult:
     """Choose (row, column) pairs of a score matrix that maximise the total score.
 
     Each row ``i`` is in at most ``left_capacity[i]`` and at least ``left_min[i]`` chosen pairs,
     each column ``j`` in at most ``right_capacity[j]`` and at least ``right_min[j]``; a pair is
-    chosen at most once. Pairs are optional unless a minimum asks for them.
+    chosen at most once. Pairs are optional unless a minimum asks for them. Rules, all
+    combinable: ``forbid`` pairs are never chosen, ``require`` pairs always; at most
+    ``max_changes`` of the ``previous`` pairs are dropped; ``objective="maxmin"`` maximises
+    the smallest total score any column receives first, then the total.
 
     Parameters
     ----------
@@ -52,21 +63,49 @@ def match(
     left_min, right_min : int or array_like of int, default 0
         Fewest pairs per row / per column, ``0 <= min <= capacity``.
     time_limit : float or None, default None
-        Seconds, > 0. Accepted for the CP-SAT based methods to come; the ``assignment`` and
-        ``flow`` methods are polynomial and ignore it.
-    method : {"auto", "assignment", "flow"}, default "auto"
+        Seconds, > 0, for the whole call. The ``assignment``, ``flow`` and ``certified``
+        methods are polynomial and finish regardless; ``cpsat`` stops at the limit and returns
+        the best solution found with status ``"feasible"``, a ``bound`` and the ``gap``.
+    method : {"auto", "assignment", "flow", "certified", "cpsat"}, default "auto"
         ``assignment``: OR-Tools ``SimpleLinearSumAssignment``, for capacities <= 1 and no
-        minimums. ``flow``: OR-Tools ``SimpleMinCostFlow``, for everything. ``auto`` picks
-        ``assignment`` where it applies, else ``flow``.
+        minimums. ``flow``: OR-Tools ``SimpleMinCostFlow``, for everything but the rules
+        that need ``cpsat``. ``certified``: flow on candidate pairs with a proof of
+        optimality. ``cpsat``: OR-Tools CP-SAT, for every rule. ``auto`` picks the fastest
+        that applies: with rules, ``flow`` when the rules are only ``forbid`` (the pairs are
+        dropped) and ``require`` (the pairs are fixed and their rows' and columns' capacities
+        and minimums reduced), else ``cpsat`` (``previous`` with ``max_changes``,
+        ``objective="maxmin"``); see :mod:`pbmatch.solvers.rules`.
+    forbid, require : sequence of (row, col), optional
+        Pairs never / always chosen. A required pair must be allowed (a finite score or a
+        stored sparse entry); forbidding a pair that is not allowed changes nothing.
+    previous : sequence of (row, col), optional
+        Standing pairs (for example last year's); with ``max_changes``.
+    max_changes : int, optional
+        At most this many of the ``previous`` pairs are dropped (a previous pair that is not
+        allowed any more counts as dropped). Required with ``previous``.
+    objective : {"sum", "maxmin"}, default "sum"
+        ``"maxmin"``: first maximise the smallest total score received by a column (columns
+        that can receive nothing, with capacity 0 or no allowed pair, are not counted), then
+        the total.
+    seed : int, default 0
+        CP-SAT's random seed (CP-SAT runs with one worker: the same input gives the same
+        answer, except when a time limit stops it).
+    progress : callable or bool, optional
+        For runs over a second: called with a :class:`~pbmatch.solvers.rules.SolveProgress`
+        at each new solution or bound; ``True`` prints a line on stderr.
 
     Returns
     -------
     MatchResult
         ``rows``, ``cols`` (sorted by row then column), ``scores`` (as given, as floats),
         ``objective`` (their exactly rounded float sum; NaN when there is no solution),
-        ``status`` (``"optimal"``, or ``"infeasible"`` when the minimums cannot all be met,
-        ``"error"`` if a backend failed), ``method``, ``resolution``, ``message`` (the backend's
-        own status name, or which row or column makes the minimums infeasible), ``wall_time``.
+        ``status`` (``"optimal"``; ``"feasible"`` when a time limit stopped CP-SAT;
+        ``"infeasible"`` when the minimums or rules cannot all hold; ``"not_solved"`` when
+        stopped before any solution; ``"error"`` if a backend failed), ``method``,
+        ``resolution``, ``message`` (the backend's own status words, or why it is
+        infeasible), ``bound`` and ``gap`` (of the total, or with ``"maxmin"`` of
+        ``min_fair``, the smallest column total), ``diagnosis`` (with rules: a minimal set of
+        conflicting rules and the cheapest relaxations, in index terms), ``wall_time``.
 
     Raises
     ------
@@ -74,7 +113,10 @@ def match(
         Also a ``ValueError``. NaN or ``+inf`` scores, a non-numeric dtype, not 2-D, a capacity
         or minimum that is negative, not a whole number, or of the wrong length, a minimum above
         its capacity, a bad ``time_limit`` or an unknown ``method``; the message names the
-        parameter, the row or column and the value.
+        parameter, the row or column and the value; a rule's pair outside the matrix or not
+        a pair of ints, a required pair that is not allowed, ``previous`` without
+        ``max_changes`` (or the reverse), or ``method`` ``"assignment"`` or ``"certified"``
+        with rules.
 
     Warns
     -----
@@ -123,11 +165,51 @@ def match(
     >>> bad = match(scores, right_min=1)
     >>> bad.status, bad.success
     ('infeasible', False)
-    >>> bad.diagnosis
-    {'side': 'right', 'total': 3, 'room': 2}
     >>> print(bad.message[:51])
     the columns' minimums (right_min) total 3 pairs but
+    >>> bad.diagnosis.names  # a minimal set of rules that cannot all hold
+    ('column 0 min 1', 'column 1 min 1', 'column 2 min 1', 'row 0 capacity 1', 'row 1 capacity 1')
+    >>> print(bad.diagnosis.message)  # doctest: +NORMALIZE_WHITESPACE
+    columns {0, 1, 2} need 3 partners (their minimums) but the rows they can pair with,
+    {0, 1}, offer at most 2 (their capacities, each pair at most once). Cheapest fix: drop
+    column 0 min 1.
+
+    Rules: forbid a pair and require another (the flow drops the one and fixes the other):
+
+    >>> result = match(scores, forbid=[(1, 1)], require=[(1, 2)])
+    >>> result.pairs, result.objective, result.method
+    ([(0, 0), (1, 2)], 3.5, 'flow')
+
+    Re-pairing: at most ``max_changes`` of the previous pairs may be dropped. When the best
+    pairing already keeps enough of them (or none may go: they are fixed) the flow solves it;
+    otherwise CP-SAT:
+
+    >>> match(scores, previous=[(0, 0), (1, 0)], max_changes=1).method
+    'flow'
+    >>> swapped = np.array([[3.0, 1.0], [1.0, 3.0]])
+    >>> result = match(swapped, previous=[(0, 1), (1, 0)], max_changes=1)
+    >>> result.pairs, result.objective, result.method
+    ([(0, 1), (1, 0)], 2.0, 'cpsat')
+
+    Max-min fairness, the smallest column total first:
+
+    >>> fair = match(scores, objective="maxmin", left_capacity=2)
+    >>> fair.pairs, fair.min_fair, fair.objective
+    ([(0, 0), (1, 1), (1, 2)], 0.5, 7.5)
+
+    Rules that cannot all hold: a minimal conflict and the cheapest relaxations:
+
+    >>> bad = match(scores, require=[(0, 0), (0, 1)])
+    >>> bad.status, bad.diagnosis.names
+    ('infeasible', ('require (0, 0)', 'require (0, 1)', 'row 0 capacity 1'))
+    >>> bad.diagnosis.relaxations[0]
+    'drop require (0, 0)'
     """
+    if _has_rules(forbid, require, previous, max_changes, objective, method):
+        return _match_rules(
+            scores, left_capacity, right_capacity, left_min, right_min, time_limit, method,
+            forbid, require, previous, max_changes, objective, seed, progress,
+        )  # fmt: skip
     problem, method = _match_iv(
         scores, left_capacity, right_capacity, left_min, right_min, time_limit, method
     )
@@ -142,7 +224,10 @@ def match(
     certificate = raw.certificate
     if certificate is None and raw.status in WITH_SOLUTION:
         certificate = certify(problem, raw)
-    return _result(raw, method, certificate, started)
+    result = _result(raw, method, certificate, started)
+    if result.status == INFEASIBLE:
+        result = _diagnosed(result, problem)
+    return result
 
 
 def _result(raw: BackendResult, method: str, certificate: Any, started: float) -> MatchResult:
@@ -187,6 +272,7 @@ def match_blocks(
     right_min: int | npt.ArrayLike = 0,
     k: int | None = None,
     rows_per_block: int | None = None,
+    start: int | None = None,
 ) -> MatchResult:
     """:func:`match` on a score matrix given by rows, never held whole, with a certificate.
 
@@ -221,6 +307,11 @@ def match_blocks(
         :data:`~pbmatch.solvers.certified.DEFAULT_K`).
     rows_per_block : int, optional
         Rows per ``block`` call when pricing (default about a million pairs a call).
+    start : int, optional
+        Solve first on only the ``start`` best of ``candidates`` of every row and column; the
+        others are priced from their given scores in every round, before any other pair, and
+        join when they could improve the answer (fewer and smaller solves when many candidates
+        are given). Default: solve on every candidate.
 
     Returns
     -------
@@ -263,8 +354,11 @@ def match_blocks(
         triple = _candidates_iv(candidates, n, m)
     elif bounds is not None:
         bounds = None  # the default candidates come with their own bounds
-    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1):
-        raise InputError(f"k is {k!r}; it must be an int >= 1")
+    for name, value in (("k", k), ("start", start)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+        ):
+            raise InputError(f"{name} is {value!r}; it must be an int >= 1")
     source = ScoreSource((n, m), block=block, rows_per_block=rows_per_block)
     raw = solve_certified(
         source,
@@ -276,6 +370,7 @@ def match_blocks(
         k=DEFAULT_K if k is None else int(k),
         bounds=bounds,
         pair_scores=pair_scores,
+        start=None if start is None else int(start),
     )
     return _result(raw, "certified", raw.certificate, started)
 
@@ -311,6 +406,242 @@ def _candidates_iv(candidates: Any, n: int, m: int) -> tuple[Any, Any, Any]:
     return rows.astype(np.int64), cols.astype(np.int64), values
 
 
+# --- rules: forbid, require, previous, max-min (pbmatch.solvers.rules) -----------------------
+
+
+def _has_rules(
+    forbid: Any, require: Any, previous: Any, max_changes: Any, objective: Any, method: Any
+) -> bool:
+    """True when the call needs :func:`pbmatch.solvers.rules.solve_rules`."""
+    if objective != "sum" or method == "cpsat":
+        return True
+    if previous is not None or max_changes is not None:
+        return True
+    return any(
+        pairs is not None and len(_pair_list(pairs, name)) > 0
+        for pairs, name in ((forbid, "forbid"), (require, "require"))
+    )
+
+
+def _edges(problem: MatchProblem) -> tuple[Any, Any, Any]:
+    """Every allowed pair of a validated problem: rows, cols (row-major order) and scores."""
+    if problem.dense is not None:
+        rows, cols = (a.astype(np.int64) for a in np.nonzero(problem.dense > -np.inf))
+        return rows, cols, problem.dense[rows, cols]
+    assert problem.pair_rows is not None and problem.pair_cols is not None
+    rows, cols = problem.pair_rows.astype(np.int64), problem.pair_cols.astype(np.int64)
+    return rows, cols, problem.pair_values
+
+
+_DIAGNOSE_MAX_PAIRS = 1_000_000
+"""Above this many allowed pairs an infeasible plain answer keeps the backend's diagnosis only
+(a minimal conflict costs a few dozen flows over all pairs)."""
+
+
+def _diagnosed(result: MatchResult, problem: MatchProblem) -> MatchResult:
+    """Give an infeasible plain answer the rules' diagnosis (the backend's own in ``extra``)."""
+    from dataclasses import replace
+
+    from pbmatch.solvers.rules import solve_rules
+
+    if problem.dense is not None:
+        pairs = int(np.count_nonzero(problem.dense > -np.inf))
+    else:
+        pairs = 0 if problem.pair_rows is None else int(problem.pair_rows.size)
+    if pairs > _DIAGNOSE_MAX_PAIRS:
+        return result
+    rows, cols, values = _edges(problem)
+    out = solve_rules(
+        rows, cols, values, n_rows=problem.n_rows, n_cols=problem.n_cols,
+        left_capacity=problem.left_capacity, right_capacity=problem.right_capacity,
+        left_min=problem.left_min, right_min=problem.right_min, time_limit=problem.time_limit,
+    )  # fmt: skip
+    if out.diagnosis is None:  # pragma: no cover - both solvers agree on feasibility
+        return result
+    extra = {**result.extra, "backend_diagnosis": result.diagnosis}
+    return replace(result, diagnosis=out.diagnosis, extra=extra)
+
+
+def _pair_list(pairs: Any, name: str) -> list[Any]:
+    if isinstance(pairs, np.ndarray):
+        return list(pairs.reshape(-1, 2)) if pairs.size else []
+    try:
+        return list(pairs)
+    except TypeError as exc:
+        raise InputError(f"{name} is {pairs!r}; pass a list of (row, col) pairs") from exc
+
+
+def _pairs_iv(pairs: Any, name: str, n: int, m: int) -> npt.NDArray[np.int64]:
+    """A list of (row, col) pairs -> distinct int64 keys ``row * m + col``, in first order."""
+    if pairs is None:
+        return np.zeros(0, dtype=np.int64)
+    keys: list[int] = []
+    for k, pair in enumerate(_pair_list(pairs, name)):
+        try:
+            i, j = pair
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"{name}[{k}] is {pair!r}; each item must be a (row, col) pair"
+            ) from exc
+        if not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in (i, j)
+        ):
+            raise InputError(f"{name}[{k}] is {pair!r}; row and col must be ints")
+        if not (0 <= int(i) < n and 0 <= int(j) < m):
+            raise InputError(
+                f"{name}[{k}] is ({int(i)}, {int(j)}), outside the {n} x {m} score matrix"
+            )
+        keys.append(int(i) * m + int(j))
+    return np.array(list(dict.fromkeys(keys)), dtype=np.int64)
+
+
+def _match_rules(
+    scores: Any,
+    left_capacity: Any,
+    right_capacity: Any,
+    left_min: Any,
+    right_min: Any,
+    time_limit: Any,
+    method: Any,
+    forbid: Any,
+    require: Any,
+    previous: Any,
+    max_changes: Any,
+    objective: Any,
+    seed: Any,
+    progress: Any,
+) -> MatchResult:
+    """:func:`match` with rules: encode as edge groups, solve, decode."""
+    from pbmatch.solvers.rules import EdgeGroup, solve_rules
+
+    problem, method = _match_iv(
+        scores, left_capacity, right_capacity, left_min, right_min, time_limit, method
+    )
+    if method in ("assignment", "certified"):
+        raise InputError(
+            f"method={method!r} does not take forbid, require, previous or objective='maxmin'; "
+            "use 'auto', 'flow' or 'cpsat'"
+        )
+    if objective not in ("sum", "maxmin"):
+        raise InputError(f"objective is {objective!r}; use 'sum' or 'maxmin'")
+    if (previous is None) != (max_changes is None):
+        given, missing = ("previous", "max_changes") if previous is not None else (
+            "max_changes", "previous")  # fmt: skip
+        raise InputError(f"{given} is given without {missing}; pass both or neither")
+    if max_changes is not None and (
+        isinstance(max_changes, bool)
+        or not isinstance(max_changes, numbers.Integral)
+        or max_changes < 0
+    ):
+        raise InputError(f"max_changes is {max_changes!r}; it must be an int >= 0")
+    limit = 0 if max_changes is None else operator.index(max_changes)
+    started = time.perf_counter()
+    n, m = problem.n_rows, problem.n_cols
+    rows, cols, values = _edges(problem)
+    keys = rows * m + cols  # sorted: row-major order
+
+    def find(wanted: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        pos = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = keys[pos] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
+        return pos, found
+
+    groups: list[Any] = []
+    forbid_keys = _pairs_iv(forbid, "forbid", n, m)
+    pos, found = find(forbid_keys)
+    for key, e in zip(forbid_keys[found].tolist(), pos[found].tolist(), strict=True):
+        groups.append(EdgeGroup(np.array([e]), hi=0, name=f"forbid ({key // m}, {key % m})"))
+    require_keys = _pairs_iv(require, "require", n, m)
+    pos, found = find(require_keys)
+    if not found.all():
+        key = int(require_keys[~found][0])
+        raise InputError(
+            f"require contains ({key // m}, {key % m}), a pair that is not allowed (score -inf, "
+            "or no stored entry in a sparse matrix); require only allowed pairs"
+        )
+    for key, e in zip(require_keys.tolist(), pos.tolist(), strict=True):
+        groups.append(EdgeGroup(np.array([e]), lo=1, name=f"require ({key // m}, {key % m})"))
+    previous_rule = -1
+    total = kept = 0
+    if previous is not None:
+        previous_keys = _pairs_iv(previous, "previous", n, m)
+        pos, found = find(previous_keys)
+        total, kept = int(previous_keys.size), int(found.sum())
+        if total - limit > 0:
+            name = f"at most {limit} of the {total} previous pairs dropped"
+            if kept < total:
+                name += f" ({total - kept} of them are no longer allowed)"
+            previous_rule = len(groups)
+            groups.append(EdgeGroup(np.sort(pos[found]), lo=total - limit, name=name))
+    fair = None
+    if objective == "maxmin":
+        receives = (np.bincount(cols, minlength=m) > 0) & (problem.right_capacity > 0)
+        if receives.any():
+            fair = np.where(receives, np.arange(m), -1)
+        else:
+            objective = "sum"  # no column can receive a pair: every solution is empty
+    out = solve_rules(
+        rows, cols, values, n_rows=n, n_cols=m, left_capacity=problem.left_capacity,
+        right_capacity=problem.right_capacity, left_min=problem.left_min,
+        right_min=problem.right_min, groups=groups, objective=objective, fair_groups=fair,
+        time_limit=problem.time_limit, seed=seed, progress=progress,
+        method="auto" if method == "auto" else method,
+    )  # fmt: skip
+    if out.merged:
+        warnings.warn(
+            f"{out.merged} distinct score values became equal when scaled to integers "
+            f"(resolution {out.resolution:.3g}); the answer is optimal to within resolution x "
+            "the most pairs a solution can have",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+    diagnosis = out.diagnosis
+    if diagnosis is not None and previous_rule >= 0:
+        diagnosis = _previous_words(diagnosis, previous_rule, total, limit)
+    chosen = np.flatnonzero(out.chosen)
+    picked = np.asarray(values[chosen], dtype=np.float64)
+    message = out.message
+    if diagnosis is not None:
+        message = f"{out.message.split(';')[0]}; {diagnosis.message}"
+    return MatchResult(
+        rows=rows[chosen].astype(np.intp),
+        cols=cols[chosen].astype(np.intp),
+        scores=picked,
+        objective=math.fsum(picked.tolist()) if out.success else math.nan,
+        status=out.status,
+        method=out.method,
+        resolution=out.resolution,
+        message=message,
+        bound=out.bound,
+        wall_time=time.perf_counter() - started,
+        diagnosis=diagnosis,
+        gap=out.gap,
+        min_fair=out.min_fair,
+    )
+
+
+def _previous_words(diagnosis: Any, rule: int, total: int, max_changes: int) -> Any:
+    """Say "raise max_changes from K to K'" for the previous-pairs rule."""
+    from dataclasses import replace
+
+    steps = []
+    message = diagnosis.message
+    for step in diagnosis.steps:
+        if step.rule == rule:
+            allowed = total - step.new_lo
+            words = f"raise max_changes from {max_changes} to {allowed}"
+            if step.partial:
+                words += " (resolves this conflict; another remains)"
+            message = message.replace(step.words, words)
+            step = replace(step, words=words)
+        steps.append(step)
+    return replace(
+        diagnosis,
+        steps=tuple(steps),
+        relaxations=tuple(step.words for step in steps),
+        message=message,
+    )
+
+
 # --- validation, once, at the boundary --------------------------------------------------------
 
 
@@ -323,7 +654,7 @@ def _match_iv(
     time_limit: Any,
     method: Any,
 ) -> tuple[MatchProblem, str]:
-    if not isinstance(method, str) or method not in method_names():
+    if not isinstance(method, str) or method not in (*method_names(), "cpsat"):
         get_backend(method)  # raises the InputError that lists the known names
     if time_limit is not None and not (
         isinstance(time_limit, numbers.Real)

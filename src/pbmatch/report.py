@@ -2,7 +2,9 @@
 
 :func:`to_html` gives one HTML file with nothing to fetch: a summary, the figures of
 :mod:`pbmatch.plot` embedded as SVG images, coverage by street, unmet needs, the list of pairs
-(the list to sign) and the diagnosis when there is one. :func:`repr_html` gives the compact
+(the list to sign) and the diagnosis when there is one. The results of the other co-building
+problems (allocation, posts, floating members, exchange, joint branches, projects) get their
+summary and every table of :func:`pbmatch.io.result_tables`. :func:`repr_html` gives the compact
 table a notebook shows for a result.
 """
 
@@ -16,11 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from pbmatch.io import (
+    _PROBLEM_RESULTS,
     _STATUS_ZH,
     AnyResult,
     Lang,
     _lang,
+    _problem_tables,
+    _translate,
     pairing_summary,
+    result_summary,
     result_tables,
 )
 from pbmatch.results import GeneralMatchResult, MatchResult, PairingResult
@@ -51,6 +57,30 @@ _WORDS: dict[str, tuple[str, str]] = {
         "未找到结对方案：{status}。请查看下方的求解信息与诊断。",
     ),
     "top_pairs": ("Best pairs", "得分最高的结对"),
+    "no_result": (
+        "No solution was found: {status}. See the solver message below.",
+        "未找到方案：{status}。请查看下方的求解信息。",
+    ),
+    "none": ("None.", "无。"),
+    "first_rows": ("First rows", "前几行"),
+    # the co-building problems: titles, then one heading per table
+    "title_AllocationResult": ("Three lists: allocation report", "三张清单资源对接报告"),
+    "title_PostAssignmentResult": ("Double reporting: post assignment", "双报到岗位安排报告"),
+    "title_FloatingResult": ("Floating members: hosting report", "流动党员接收安排报告"),
+    "title_ExchangeResult": ("Exchange cycles report", "资源交换方案报告"),
+    "title_JointBranchesResult": ("Joint branches report", "联合党支部组建方案报告"),
+    "title_ProjectsResult": ("Projects list: staffing report", "项目清单认领报告"),
+    "flows": ("Flows", "资源流向"),
+    "warnings": ("Warnings", "提示"),
+    "seats": ("Seats filled", "岗位安排"),
+    "unfilled": ("Posts with empty seats", "空缺岗位"),
+    "placements": ("Placements", "接收安排"),
+    "hosts": ("Host organisations", "接收组织"),
+    "unhosted": ("Members not hosted", "未接收的党员"),
+    "cycles": ("Exchange cycles", "交换环"),
+    "branches": ("Joint branches", "联合党支部"),
+    "contributions": ("Contributions", "项目参与"),
+    "projects": ("Projects", "项目清单"),
 }
 
 _CSS = """
@@ -140,7 +170,10 @@ def to_html(
 
     Parameters
     ----------
-    result : PairingResult, MatchResult or GeneralMatchResult
+    result : a pbmatch result
+        A pairing gets figures, coverage, unmet needs and the pairs; the other co-building
+        problems their summary and tables (flows, seats, placements, cycles, branches,
+        contributions …, see :func:`pbmatch.io.result_tables`); a ``match`` result its pairs.
     lang : {"en", "zh"}
         Language of the headings, tables and figures (Chinese figures need a CJK font, see
         :func:`pbmatch.plot.cjk_font`; without one they fall back to English).
@@ -152,7 +185,7 @@ def to_html(
     image_format : {"svg", "png"}
         How figures are embedded (as ``data:`` URIs).
     max_rows : int, optional
-        Show at most this many pairs and unmet needs (all by default: the list to sign).
+        Show at most this many rows of each long table (all by default: the list to sign).
 
     Returns
     -------
@@ -165,15 +198,31 @@ def to_html(
     >>> page = to_html(pbmatch.pair(pbmatch.synthetic_district(seed=0)), lang="zh")
     >>> page.startswith("<!DOCTYPE html>"), page.count("<img src=\\"data:image/svg+xml;base64,")
     (True, 4)
+    >>> street = pbmatch.synthetic_district(seed=0, n_streets=1, n_townships=0)
+    >>> page = to_html(pbmatch.allocate(street), lang="zh")
+    >>> "三张清单资源对接报告" in page and "<h2>资源流向</h2>" in page
+    True
     """
     zh = _lang(lang) == "zh"
     if image_format not in ("svg", "png"):
         from pbmatch.exceptions import InputError
 
         raise InputError(f"image_format is {image_format!r}; allowed: 'svg', 'png'")
-    tables = result_tables(result, lang=lang)
+    if isinstance(result, _PROBLEM_RESULTS):
+        english = _problem_tables(result, zh)
+        keys = list(english)
+        tables = _translate(english, "zh" if zh else "en")
+    else:
+        tables = result_tables(result, lang=lang)
+        keys = []
     pairing = isinstance(result, PairingResult)
-    heading = title or _w("title_pairing" if pairing else "title_match", zh)
+    kind = type(result).__name__
+    if pairing:
+        heading = title or _w("title_pairing", zh)
+    elif keys:
+        heading = title or _w(f"title_{kind}", zh)
+    else:
+        heading = title or _w("title_match", zh)
     parts = [
         f"<h1>{html.escape(heading)}</h1>",
         f'<p class="meta">{html.escape(_w("generated", zh, date=_dt.date.today().isoformat()))}'
@@ -181,7 +230,8 @@ def to_html(
     ]
     if not result.success:
         status = _STATUS_ZH.get(result.status, result.status) if zh else result.status
-        parts.append(f'<p class="alert">{html.escape(_w("no_solution", zh, status=status))}</p>')
+        words = _w("no_solution" if pairing else "no_result", zh, status=status)
+        parts.append(f'<p class="alert">{html.escape(words)}</p>')
     names = list(tables)
     summary_headers, summary_rows = tables[names[0]]
     summary_rows = [row for row in summary_rows if row[1] not in (None, "")]
@@ -219,6 +269,14 @@ def to_html(
                 [headers[i] for i in keep], [[r[i] for i in keep] for r in ordered], max_rows, zh
             ),
         ]
+    elif keys:
+        for key, name in zip(keys[1:], names[1:], strict=True):
+            parts.append(f"<h2>{html.escape(_w(key, zh))}</h2>")
+            headers, rows = tables[name]
+            if rows:
+                parts.append(_table(headers, rows, max_rows, zh))
+            else:
+                parts.append(f"<p>{_w('none', zh)}</p>")
     else:
         pairs_key = names[1]
         parts += [f"<h2>{_w('pairs', zh)}</h2>", _table(*tables[pairs_key], max_rows, zh)]
@@ -251,8 +309,12 @@ def repr_html(result: AnyResult, *, top: int = 5) -> str:
     >>> snippet = repr_html(pbmatch.pair(pbmatch.synthetic_district(seed=0)))
     >>> "PairingResult" in snippet and "<table" in snippet
     True
+    >>> "ExchangeResult" in repr_html(pbmatch.exchange_cycles(pbmatch.synthetic_district(
+    ...     seed=0, n_streets=1, n_townships=0)))
+    True
     """
     name = type(result).__name__
+    caption = "top_pairs"
     if isinstance(result, PairingResult):
         keep = {
             "status",
@@ -270,6 +332,12 @@ def repr_html(result: AnyResult, *, top: int = 5) -> str:
         cut = [pair_headers.index(h) for h in headers]
         best = sorted(rows, key=lambda r: -float(r[4]))[:top]
         best_rows = [[r[i] for i in cut] for r in best]
+    elif isinstance(result, _PROBLEM_RESULTS):
+        items = [(k, v) for k, v in result_summary(result) if v not in (None, "")][:8]
+        tables = _problem_tables(result, False)
+        headers, rows = tables[list(tables)[1]]
+        best_rows = [list(r) for r in rows[:top]]
+        caption = "first_rows"
     elif isinstance(result, (MatchResult, GeneralMatchResult)):
         items = [
             ("status", result.status),
@@ -291,6 +359,6 @@ def repr_html(result: AnyResult, *, top: int = 5) -> str:
         f'<div><strong>{name}</strong> <span style="color:{color}">{html.escape(result.status)}'
         f"</span>"
         f'<table style="font-size:.85em">{summary}</table>'
-        f'<p style="margin:.3em 0">{html.escape(_w("top_pairs", False))}</p>'
+        f'<p style="margin:.3em 0">{html.escape(_w(caption, False))}</p>'
         f"{_table(headers, best_rows, None, False)}</div>"
     )

@@ -49,11 +49,20 @@ class MatchResult:
     message : str
         The backend's own status words, or why there is no solution.
     bound : float or None
-        An upper bound on the best objective, where the backend gives one.
+        An upper bound on the best value of the primary objective, where the backend gives
+        one: the total score, or with ``objective="maxmin"`` the smallest column total.
     wall_time : float
         Seconds spent from validated input to decoded answer.
     diagnosis : object or None
-        Why the problem is infeasible, when it is and pbmatch can say.
+        Why the problem is infeasible, when it is and pbmatch can say: with rules (``forbid``,
+        ``require``, ``previous``, ``objective="maxmin"``) a
+        :class:`~pbmatch.solvers.rules.Diagnosis` (a minimal set of conflicting rules and
+        the cheapest relaxations), else the flow backend's dict naming the row or column.
+    gap : float or None
+        ``(bound - value) / max(|bound|, 1)`` of the primary objective: 0 when proven
+        optimal, positive when a time limit stopped the search (status ``"feasible"``).
+    min_fair : float or None
+        With ``objective="maxmin"``: the smallest total score any counted column receives.
     certificate : Certificate or None
         The proof of optimality (:class:`pbmatch.solvers.certified.Certificate`): dual
         prices of every row and column and the candidate pairs; None without a solution.
@@ -80,6 +89,8 @@ class MatchResult:
     diagnosis: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
     certificate: Any = field(default=None, compare=False)
+    gap: float | None = None
+    min_fair: float | None = None
 
     @property
     def success(self) -> bool:
@@ -152,14 +163,30 @@ class MatchResult:
         Raises
         ------
         InfeasibleError
-            The problem has no solution (``status == "infeasible"``).
+            The problem has no solution (``status == "infeasible"``); its ``diagnosis`` is
+            the result's.
         SolverError
             The solver stopped without a solution or failed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pbmatch.matching import match
+        >>> result = match(np.ones((2, 2)), forbid=[(0, 0)], require=[(0, 0)])
+        >>> try:
+        ...     result.raise_for_status()
+        ... except Exception as error:
+        ...     print(type(error).__name__, error.diagnosis.names)
+        InfeasibleError ('forbid (0, 0)', 'require (0, 0)')
         """
         if self.success:
             return self
         if self.status == INFEASIBLE:
-            raise InfeasibleError(f"infeasible: {self.message}", self)
+            words = getattr(self.diagnosis, "message", None)
+            detail = words if isinstance(words, str) and words not in self.message else ""
+            raise InfeasibleError(
+                f"infeasible: {self.message}{' ' + detail if detail else ''}", self
+            )
         raise SolverError(f"{self.status}: {self.message}")
 
     def __repr__(self) -> str:
@@ -196,6 +223,27 @@ class PairingResult:
         The score weights used.
     max_km : float or None
         The distance cut-off used.
+    diagnosis : PairingDiagnosis or None
+        When infeasible: a minimal set of conflicting rules in domain words, why they
+        conflict, and the cheapest relaxations (:class:`pbmatch.diagnosis.PairingDiagnosis`).
+    rules : tuple of Rule
+        The rules solved with (``pair(rules=...)``).
+    previous : ndarray of int, shape (k, 2), or None
+        Provider and receiver positions of the previous pairs, when given.
+    max_changes : int or None
+        At most this many previous pairs could be dropped.
+    objective_kind : str
+        ``"sum"`` or ``"maxmin"``.
+    fair_by : str or None
+        The groups of ``objective="maxmin"``.
+    min_fair : float or None
+        With ``"maxmin"``: the mean total score per receiver of the worst-off group.
+    penalty : float
+        What the broken soft rules cost (``objective`` is the total score before it).
+    violations : tuple of Violation
+        Each soft rule that is broken, by how much and where.
+    bound, gap : float or None
+        The solver's bound on its objective and the relative gap (0 when proved optimal).
     """
 
     provider_ids: npt.NDArray[np.str_]
@@ -214,6 +262,16 @@ class PairingResult:
     message: str = ""
     wall_time: float = 0.0
     diagnosis: Any = None
+    rules: tuple[Any, ...] = ()
+    previous: npt.NDArray[np.int64] | None = None
+    max_changes: int | None = None
+    objective_kind: str = "sum"
+    fair_by: str | None = None
+    min_fair: float | None = None
+    penalty: float = 0.0
+    violations: tuple[Any, ...] = ()
+    bound: float | None = None
+    gap: float | None = None
 
     @property
     def success(self) -> bool:
@@ -223,6 +281,11 @@ class PairingResult:
     @property
     def method(self) -> str:
         return self.match.method
+
+    @property
+    def net_objective(self) -> float:
+        """``objective - penalty``: the total score less what broken soft rules cost."""
+        return self.objective - self.penalty
 
     @property
     def resolution(self) -> float | None:
@@ -241,9 +304,74 @@ class PairingResult:
         return int(self.provider_ids.size)
 
     def raise_for_status(self) -> PairingResult:
-        """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
-        self.match.raise_for_status()
-        return self
+        """Return ``self`` if a solution is present, else raise.
+
+        Raises
+        ------
+        InfeasibleError
+            No pairing satisfies every rule; the error carries this result, so
+            ``error.diagnosis`` is :attr:`diagnosis` and its message the diagnosis' words.
+        SolverError
+            The solver stopped without a solution or failed.
+
+        Examples
+        --------
+        >>> import pbmatch
+        >>> from pbmatch.rules import Forbid, Lock
+        >>> g = pbmatch.synthetic_district(seed=0, n_streets=1, n_townships=0,
+        ...                                units_per_street=(4, 4), communities_per_street=(2, 2))
+        >>> bad = pbmatch.pair(g, rules=[Lock("S1-U01", "S1-C01"), Forbid("S1-U01", "S1-C01")])
+        >>> try:
+        ...     bad.raise_for_status()
+        ... except pbmatch.InfeasibleError as error:
+        ...     print(error.diagnosis.conflict)
+        ("Lock('S1-U01', 'S1-C01')", "Forbid('S1-U01', 'S1-C01')")
+        """
+        if self.success:
+            return self
+        if self.status == INFEASIBLE:
+            words = getattr(self.diagnosis, "message", "") or self.message
+            raise InfeasibleError(f"infeasible: {words}", self)
+        raise SolverError(f"{self.status}: {self.message}")
+
+    def changes(self) -> dict[str, list[tuple[str, str]]]:
+        """The previous pairs ``kept`` and ``dropped``, and the ``new`` pairs, in unit ids.
+
+        Empty lists without ``previous``.
+        """
+        g = self.graph
+        m = max(1, self.receivers.size)
+        now = self.match.rows.astype(np.int64) * m + self.match.cols
+        prev = np.zeros((0, 2), np.int64) if self.previous is None else self.previous
+        before = prev[:, 0] * m + prev[:, 1]
+        kept = np.isin(before, now)
+
+        def ids(keys: npt.NDArray[np.int64]) -> list[tuple[str, str]]:
+            p = g.ids[self.providers[keys // m]].tolist()
+            r = g.ids[self.receivers[keys % m]].tolist()
+            return list(zip(p, r, strict=True))
+
+        new = now[~np.isin(now, before)] if self.previous is not None else now[:0]
+        return {"kept": ids(before[kept]), "dropped": ids(before[~kept]), "new": ids(new)}
+
+    def fairness(self, level: str = "street") -> Any:
+        """Gini of the score each receiver gets and the worst-off region at ``level``.
+
+        ``level`` is ``"receiver"`` or a region level (``"street"``, ``"community"``,
+        ``"district"`` ...). Returns a :class:`pbmatch.fairness.FairnessReport`.
+
+        Examples
+        --------
+        >>> import pbmatch
+        >>> report = pbmatch.pair(pbmatch.synthetic_district(seed=0)).fairness("street")
+        >>> report.worst_mean <= report.mean <= report.best_mean
+        True
+        """
+        from pbmatch.fairness import fairness_report
+
+        return fairness_report(
+            self.graph, self.receivers, self.match.cols, self.breakdown["score"], level=level
+        )
 
     @property
     def certified(self) -> bool:
@@ -279,6 +407,11 @@ class PairingResult:
         from pbmatch.exceptions import InputError
         from pbmatch.scoring.pairscore import PairScorer
 
+        if self.success and self.match.certificate is None:
+            raise SolverError(
+                "explain() needs the optimality certificate of a pairing solved without "
+                "rules, max_changes or objective='maxmin'; this one has none"
+            )
         g = self.graph
         where = []
         for uid, units, side in ((provider, self.providers, "provider"),
@@ -362,8 +495,31 @@ class PairingResult:
             "Partners per provider: " + _format_histogram(c["provider_partners"]),
             "Partners per receiver: " + _format_histogram(c["receiver_partners"]),
         ]
+        if self.rules:
+            lines.append("Rules: " + ", ".join(getattr(r, "label", repr(r)) for r in self.rules))
+        if self.objective_kind == "maxmin" and self.min_fair is not None:
+            lines.append(
+                f"Max-min by {self.fair_by}: worst-off mean total score per receiver "
+                f"{self.min_fair:.4f}"
+            )
+        if self.violations:
+            lines.append(f"Soft rules broken (penalty {self.penalty:.4f} in all):")
+            lines += [f"  - {v}" for v in self.violations]
+        if self.previous is not None and self.success:
+            changed = self.changes()
+            limit = "" if self.max_changes is None else f" (max_changes {self.max_changes})"
+            lines.append(
+                f"Previous pairs kept: {len(changed['kept'])} of {self.previous.shape[0]}"
+                f"{limit}; new pairs: {len(changed['new'])}"
+            )
+        if self.success and len(self):
+            lines += self.fairness("street").lines()
+        if self.gap is not None and self.status == "feasible":
+            lines.append(f"Bound {self.bound:.4f}, gap {100 * self.gap:.2f}% (time limit)")
         if self.message and not self.success:
             lines.append(f"Solver: {self.message}")
+        if self.diagnosis is not None:
+            lines += [str(line) for line in str(self.diagnosis).splitlines()]
         return "\n".join(lines)
 
     def to_pandas(self) -> Any:
@@ -647,6 +803,18 @@ class AllocationResult:
         _check_status(self.status, self.message, self)
         return self
 
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
+
     def _columns(self) -> list[int]:
         return [self.graph.categories.index(c) for c in self.categories]
 
@@ -844,6 +1012,18 @@ class PostAssignmentResult:
         _check_status(self.status, self.message, self)
         return self
 
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
+
     def posts_per_member(self) -> dict[int, int]:
         """Histogram: number of posts → number of members."""
         counts = np.bincount(self.members_index, minlength=len(self.members)).astype(np.int64)
@@ -985,6 +1165,18 @@ class FloatingResult:
         _check_status(self.status, self.message, self)
         return self
 
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
+
     def host_summary(self) -> list[dict[str, Any]]:
         """One dict per host that took members: ``host``, ``members``, ``capacity``,
         ``contacts_needed``, ``branch`` (enough members, ``branch_min`` or more, for a
@@ -1101,7 +1293,8 @@ class ExchangeResult:
     max_length : int
     max_km : float or None
     candidates : ndarray of str
-        The units that can both give and receive (after pruning): the only ones encoded.
+        The units on some giving cycle of any length (in a strongly connected component of
+        the can-give graph with another unit): the only ones encoded.
     n_cycles : int
         Cycles enumerated (the columns of the set packing).
     bound : float or None
@@ -1150,6 +1343,18 @@ class ExchangeResult:
         """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
         _check_status(self.status, self.message, self)
         return self
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per arc and category: ``cycle`` (0, 1, ...), ``length``, ``step`` (0 for
@@ -1290,6 +1495,18 @@ class JointBranchesResult:
         """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
         _check_status(self.status, self.message, self)
         return self
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per small unit: ``group`` (``None`` when uncovered), ``unit``, ``street``,
@@ -1438,6 +1655,18 @@ class ProjectsResult:
         """Return ``self`` if a solution is present, else raise (see ``MatchResult``)."""
         _check_status(self.status, self.message, self)
         return self
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report (see :func:`pbmatch.report.to_html`)."""
+        from pbmatch.report import to_html
+
+        return to_html(self, **options)
+
+    def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+        """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
+        from pbmatch.io import write
+
+        return write(self, path, lang=lang)  # type: ignore[arg-type]
 
     @property
     def contributions(self) -> list[tuple[str, str, str, float]]:

@@ -60,20 +60,30 @@ def verify_match(
     right_capacity: Any = 1,
     left_min: Any = 0,
     right_min: Any = 0,
+    forbid: Any = None,
+    require: Any = None,
+    previous: Any = None,
+    max_changes: int | None = None,
+    objective: str = "sum",
 ) -> list[str]:
     """Recompute every rule of a :func:`pbmatch.match` result from its input.
 
     Checks: the arrays are 1-D and of one length; pairs are in range, sorted by row then column
     and unique; every pair is allowed (a finite dense score or a stored sparse entry); the
     reported scores are the given ones; no row or column exceeds its capacity; with a solution,
-    every minimum is met and a pair of score <= 0 sits only at a row or column with a minimum;
-    ``objective`` is the sum of the chosen scores; without a solution, no pairs are reported.
+    every minimum is met, no ``forbid`` pair is chosen, every ``require`` pair is, at most
+    ``max_changes`` of the ``previous`` pairs are dropped, and a pair of score <= 0 sits only
+    at a row or column with a minimum or is required or previous; ``objective`` is the sum of
+    the chosen scores; with ``objective="maxmin"``, ``min_fair`` is the smallest total of a
+    column that can receive a pair (capacity > 0 and an allowed pair); without a solution, no
+    pairs are reported. ``bound``, when given, is not below the objective's value.
 
     Parameters
     ----------
     result : MatchResult
         What :func:`pbmatch.match` returned.
-    scores, left_capacity, right_capacity, left_min, right_min
+    scores, left_capacity, right_capacity, left_min, right_min, forbid, require, previous, \
+max_changes, objective
         What it was called with.
 
     Returns
@@ -149,7 +159,25 @@ def verify_match(
         for i in np.flatnonzero(count < low)[:5]:
             problems.append(f"{unit} {i} has {count[i]} pairs, below its minimum {low[i]}")
 
-    needless = allowed & (given <= 0) & (lmin[rows] == 0) & (rmin[cols] == 0)
+    chosen_keys = set((rows.astype(np.int64) * m + cols).tolist())
+
+    def key_set(pairs: Any) -> set[int]:
+        return {int(i) * m + int(j) for i, j in (pairs if pairs is not None else [])}
+
+    for key in sorted(key_set(forbid) & chosen_keys)[:5]:
+        problems.append(f"pair ({key // m}, {key % m}) is forbidden but chosen")
+    for key in sorted(key_set(require) - chosen_keys)[:5]:
+        problems.append(f"pair ({key // m}, {key % m}) is required but not chosen")
+    before = key_set(previous)
+    if previous is not None and max_changes is not None:
+        dropped = len(before - chosen_keys)
+        if dropped > max_changes:
+            problems.append(
+                f"{dropped} of the {len(before)} previous pairs are dropped, above "
+                f"max_changes {max_changes}"
+            )
+    kept_on_purpose = np.isin(keys, np.array(sorted(key_set(require) | before), dtype=np.int64))
+    needless = allowed & (given <= 0) & (lmin[rows] == 0) & (rmin[cols] == 0) & ~kept_on_purpose
     for k in np.flatnonzero(needless)[:5]:
         problems.append(
             f"pair ({rows[k]}, {cols[k]}) has score {given[k]} <= 0 and no minimum needs it"
@@ -159,6 +187,34 @@ def verify_match(
     scale = math.fsum(np.abs(np.where(allowed, given, 0.0)).tolist())
     if not math.isclose(result.objective, expected, rel_tol=1e-12, abs_tol=1e-12 * scale):
         problems.append(f"objective {result.objective!r} but the chosen scores sum to {expected!r}")
+    if objective == "maxmin":
+        totals = np.bincount(cols, weights=np.where(allowed, given, 0.0), minlength=m)
+        can: npt.NDArray[np.bool_]
+        if hasattr(scores, "nnz"):
+            csc = scores.tocsc()
+            can = np.diff(np.asarray(csc.indptr)) > 0
+            if csc.nnz:
+                data = np.asarray(csc.data, dtype=np.float64)
+                owner = np.repeat(np.arange(m), np.diff(np.asarray(csc.indptr)))
+                can = np.bincount(owner[np.isfinite(data)], minlength=m) > 0
+        else:
+            can = np.asarray(np.isfinite(np.asarray(scores, dtype=np.float64)).any(axis=0))
+        counted = can & (rcap > 0)
+        if counted.any():
+            smallest = float(totals[counted].min())
+            if result.min_fair is None or not math.isclose(
+                result.min_fair, smallest, rel_tol=1e-12, abs_tol=1e-12 * max(scale, 1.0)
+            ):
+                problems.append(
+                    f"min_fair {result.min_fair!r} but the smallest column total is {smallest!r}"
+                )
+    value = result.min_fair if objective == "maxmin" else result.objective
+    if (
+        result.bound is not None
+        and value is not None
+        and value > result.bound + 1e-9 * max(1.0, abs(result.bound))
+    ):
+        problems.append(f"bound {result.bound!r} is below the value reached {value!r}")
     return problems
 
 
@@ -183,7 +239,11 @@ def verify_pairing(result: PairingResult) -> list[str]:
     Checks that every pair joins a provider and a receiver of the solved sides, no unit with
     itself, no pair twice, each unit within its partner limits, every pair within ``max_km``,
     each breakdown equal to a fresh recomputation and summing to the score, and the objective
-    equal to the sum of scores.
+    equal to the sum of scores. With rules (``pair(rules=...)``): no hard rule broken, each
+    soft rule's reported violation and the total ``penalty`` as recounted from the pairs
+    (:func:`pbmatch.rules.count_violations`, which counts on the chosen pairs, not on the
+    solver's groups); at most ``max_changes`` previous pairs dropped; with
+    ``objective="maxmin"``, ``min_fair`` equal to the worst-off group's recomputed mean.
 
     Returns
     -------
@@ -265,6 +325,47 @@ def verify_pairing(result: PairingResult) -> list[str]:
         problems.append(
             f"objective {result.objective} != sum of scores {result.breakdown['score'].sum()}"
         )
+    return problems + _pairing_rule_problems(result, rows, cols)
+
+
+def _pairing_rule_problems(result: PairingResult, rows: Any, cols: Any) -> list[str]:
+    """Rules, previous pairs and max-min fairness of a pairing, recounted from its pairs."""
+    from pbmatch.fairness import fair_codes
+    from pbmatch.rules import count_violations
+
+    g = result.graph
+    problems: list[str] = []
+    reported = {v.rule: v for v in result.violations}
+    counted = count_violations(g, result.providers, result.receivers, rows, cols, result.rules)
+    penalty = 0.0
+    for rule, (amount, _) in zip(result.rules, counted, strict=True):
+        if rule.hard and amount:
+            problems.append(f"hard rule {rule.label} is broken by {amount} {rule.violation_unit}s")
+        elif not rule.hard:
+            penalty += float(rule.penalty) * amount
+            got = reported.get(rule.label)
+            if (got.amount if got is not None else 0) != amount:
+                problems.append(
+                    f"soft rule {rule.label}: reported violation "
+                    f"{got.amount if got is not None else 0} != recounted {amount}"
+                )
+    if not np.isclose(result.penalty, penalty, rtol=1e-9, atol=1e-9):
+        problems.append(f"penalty {result.penalty} != recounted {penalty}")
+    if result.previous is not None and result.max_changes is not None:
+        m = max(1, result.receivers.size)
+        before = result.previous[:, 0] * m + result.previous[:, 1]
+        dropped = int((~np.isin(before, np.asarray(rows) * m + np.asarray(cols))).sum())
+        if dropped > result.max_changes:
+            problems.append(f"{dropped} previous pairs dropped > max_changes {result.max_changes}")
+    if result.objective_kind == "maxmin" and result.min_fair is not None:
+        codes, names = fair_codes(g, result.receivers, result.fair_by or "receiver")
+        totals = np.bincount(cols, weights=result.breakdown["score"], minlength=codes.size)
+        inside = codes >= 0
+        sums = np.bincount(codes[inside], weights=totals[inside], minlength=len(names))
+        sizes = np.bincount(codes[inside], minlength=len(names))
+        worst = float((sums[sizes > 0] / sizes[sizes > 0]).min())
+        if not np.isclose(worst, result.min_fair, rtol=1e-6, atol=1e-6):
+            problems.append(f"min_fair {result.min_fair} != recomputed {worst}")
     return problems
 
 

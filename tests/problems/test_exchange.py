@@ -12,7 +12,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 import pbmatch.solvers.cpsat as cpsat
 from pbmatch import InputError, RegionGraph
 from pbmatch.datasets import synthetic_district
-from pbmatch.problems.exchange import enumerate_cycles, exchange_cycles
+from pbmatch.problems.exchange import enumerate_cycles, exchange_cycles, strong_components
 from pbmatch.verify import verify_exchange
 
 
@@ -83,6 +83,70 @@ def test_lp_reduced_path_is_exact(seed: int, monkeypatch: pytest.MonkeyPatch) ->
     assert result.status == "optimal"
     assert verify_exchange(result) == []
     assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3))
+
+
+def packing_optimum(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, n: int) -> int:
+    """The best packing's weight by a HiGHS MILP."""
+    k = weights.size
+    a = np.zeros((n, k))
+    a[indices, np.repeat(np.arange(k), np.diff(indptr))] = 1
+    res = milp(
+        -weights.astype(float),
+        constraints=LinearConstraint(a, 0, 1),
+        integrality=np.ones(k),
+        bounds=Bounds(0, 1),
+    )
+    return round(-res.fun)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lp_reduced_packing_against_milp(seed: int) -> None:
+    """The LP-reduced packing (forced), with and without the element-count hint, is exact."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 12))
+    k = int(rng.integers(3, 40))
+    sizes = rng.integers(1, 4, size=k)
+    cols = [np.sort(rng.choice(n, size=min(int(s), n), replace=False)) for s in sizes]
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum([c.size for c in cols], out=indptr[1:])
+    indices = np.concatenate(cols).astype(np.int64)
+    rest = rng.integers(0, 6, size=k)  # the later levels: at most 5 a column
+    per = int(5 * n + 1)  # outweighs every packing's rest
+    weights = (per * np.diff(indptr) + rest).astype(np.int64)
+    best = packing_optimum(indptr, indices, weights, n)
+    for hint in (None, (per, 5 * n)):
+        out = cpsat.solve_set_packing(
+            indptr, indices, weights, n, direct_max=0, element_weight=hint
+        )
+        assert out.status == "optimal" and out.objective == best and out.bound == best
+        chosen = np.flatnonzero(out.chosen)
+        covered = np.concatenate([indices[indptr[j] : indptr[j + 1]] for j in chosen] or [[]])
+        assert covered.size == np.unique(covered).size  # disjoint
+        assert int(weights[chosen].sum()) == best
+
+
+def test_strong_components_match_networkx() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n = int(rng.integers(1, 12))
+        adj = rng.random((n, n)) < 0.2
+        label = strong_components(adj)
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from((a, b) for a, b in zip(*np.nonzero(adj), strict=False))
+        theirs = {frozenset(c) for c in nx.strongly_connected_components(graph)}
+        ours = {frozenset(np.flatnonzero(label == k).tolist()) for k in np.unique(label)}
+        assert ours == theirs
+        firsts = [int(np.flatnonzero(label == k)[0]) for k in range(int(label.max(initial=-1)) + 1)]
+        assert firsts == sorted(firsts)  # numbered by smallest node
+
+
+def test_components_are_solved_apart() -> None:
+    graph = synthetic_district(seed=5, n_streets=3, n_townships=0)
+    result = exchange_cycles(graph, max_km=0.8)
+    assert result.extra["components"] > 1
+    assert result.status == "optimal" and verify_exchange(result) == []
+    assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3, max_km=0.8))
 
 
 def test_max_km_and_units() -> None:

@@ -167,11 +167,25 @@ def test_divisible_projects(seed: int) -> None:
     graph = synthetic_district(seed=seed, n_streets=1, n_townships=0, units_per_street=(30, 40))
     projects = synthetic_projects(graph, seed=seed + 10, n_projects=5, divisible_share=0.6)
     result = staff_projects(graph, projects)
-    assert result.success
+    assert result.status == "optimal" and result.resolution is None  # shares counted exactly
+    assert verify_projects(result) == []
+    value, distance = reference(graph, projects)
+    assert result.objective == pytest.approx(value)
+    assert result.bound == pytest.approx(value)
+    assert used_km(result) == pytest.approx(distance, abs=1e-6)
+
+
+def test_fractional_priorities_are_bounded() -> None:
+    graph = synthetic_district(seed=4, n_streets=1, n_townships=0, units_per_street=(30, 40))
+    projects = synthetic_projects(graph, seed=14, n_projects=5, divisible_share=0.6)
+    for k, project in enumerate(projects):
+        project["priority"] = 1.0 + 0.37 * k
+    result = staff_projects(graph, projects)
+    assert result.success and result.resolution is not None
     assert verify_projects(result) == []
     value, _ = reference(graph, projects)
-    # Shares are counted in steps of result.resolution per project.
-    assert result.objective == pytest.approx(value, abs=len(projects) * (result.resolution or 0))
+    # The priority value is counted in steps of result.resolution; the bound stays proven.
+    assert result.objective == pytest.approx(value, abs=len(projects) * result.resolution)
     assert result.bound is not None and result.bound >= value - 1e-9
 
 

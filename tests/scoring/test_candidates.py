@@ -338,3 +338,98 @@ def test_pair_uses_dense_scores_consistently() -> None:
     # Most chosen pairs are among the candidates (the k best of their row or column).
     inside = chosen & set(zip(cand.rows.tolist(), cand.cols.tolist(), strict=True))
     assert len(inside) >= 0.5 * len(chosen)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine's parts: running top-k, fixed-point bounds, chunks, batches, threads, cut-offs
+# ---------------------------------------------------------------------------------------------
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(1, 6), size=st.integers(1, 12))
+def test_running_top_k_equals_sorting(seed: int, k: int, size: int) -> None:
+    from pbmatch.scoring.candidates import _TopK
+
+    rng = np.random.default_rng(seed)
+    acc = _TopK(size, k, batch=int(rng.integers(1, 40)))
+    seen: list[list[float]] = [[] for _ in range(size)]
+    for _ in range(int(rng.integers(1, 8))):
+        if rng.random() < 0.5:  # values for any rows, repeats allowed
+            idx = rng.integers(0, size, int(rng.integers(0, 30)))
+            vals = rng.integers(-3, 4, idx.size).astype(np.float32)  # ties too
+            acc.add(idx, vals)
+            for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+                seen[i].append(v)
+        else:  # a matrix of values for distinct rows, -inf padded
+            rows = rng.permutation(size)[: int(rng.integers(1, size + 1))]
+            vals = rng.integers(-3, 4, (rows.size, int(rng.integers(1, 9)))).astype(np.float32)
+            vals[rng.random(vals.shape) < 0.2] = -np.inf
+            acc.merge(rows, vals)
+            for i, row in zip(rows.tolist(), vals.tolist(), strict=True):
+                seen[i].extend(v for v in row if v > -np.inf)
+    want = [sorted(v, reverse=True)[k - 1] if len(v) >= k else -np.inf for v in seen]
+    np.testing.assert_array_equal(acc.kth(), np.array(want, dtype=np.float32))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fixed_point_bounds_are_upper_bounds(seed: int) -> None:
+    from pbmatch.scoring.candidates import _Engine
+
+    g = random_graph(seed, n_providers=40, n_receivers=35, n_categories=5, ties=12)
+    weights = Weights(category_weights={"c0": 0.3, "c1": 2.5}, same_district=0.2)
+    s = PairScorer(g, *sides(g), weights)
+    engine = _Engine(s, 3, 2**30, False)
+    n, m = s.shape
+    cols = np.arange(m, dtype=np.int64)
+    bound = engine._bound_block(0, n, cols).astype(np.float64) / engine.q_scale
+    # Exact A + specials (everything but the distance) of the same pairs, internal order.
+    i, j = np.repeat(engine.p_order, m), np.tile(engine.r_order, n)
+    parts = s.breakdown(i, j)
+    exact = (parts["score"] - parts["distance"]).reshape(n, m)
+    assert np.all(bound >= exact - engine.eps)
+    assert np.all(bound <= exact + 0.01 * engine.span + engine.w["offer_used"] + 1e-3)
+
+
+@pytest.mark.parametrize("max_km", [None, 2.0])
+def test_chunks_batches_and_threads_change_nothing(
+    max_km: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pbmatch.scoring.candidates as module
+
+    g = synthetic_city(3, n_providers=300, n_receivers=280, n_districts=2, extent_km=8.0)
+    s = PairScorer(g, *sides(g), max_km=max_km)
+    want = reference(s, 4)
+    for chunk, batch, threads in [(2**19, 64, 2), (2**10, 1, 2), (2**12, 3, 1)]:
+        monkeypatch.setattr(module, "_CHUNK_BYTES", chunk)
+        monkeypatch.setattr(module, "_FAR_BATCH", batch)
+        monkeypatch.setattr(module, "_THREADS", threads)
+        stats: dict[str, float] = {}
+        assert_same(_top_k_pruned(s, 4, 2**30, False, stats), want)
+        assert stats["seed_pairs"] > 0
+
+
+@pytest.mark.parametrize("near_span", [0.0, 4.0, 100.0])
+def test_cut_off_near_or_far(near_span: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cut-off beyond the near radius: scanned by the far pass (0.0) or made the near
+    # radius (a cut-off within a few near radii): the same candidates.
+    import pbmatch.scoring.candidates as module
+
+    monkeypatch.setattr(module, "_NEAR_SPAN", near_span)
+    g = synthetic_city(5, n_providers=260, n_receivers=240, n_districts=2, extent_km=12.0)
+    s = PairScorer(g, *sides(g), max_km=5.0)
+    stats: dict[str, float] = {}
+    assert_same(_top_k_pruned(s, 3, 2**30, False, stats), reference(s, 3))
+    assert (stats["rho"] == 5.0) == (near_span > 0)
+    assert ("far_groups" in stats) == (near_span == 0)
+
+
+def test_threads_follow_the_memory_budget() -> None:
+    from pbmatch.scoring.candidates import _Engine
+
+    g = synthetic_city(0, n_providers=300, n_receivers=300, n_districts=2)
+    s = PairScorer(g, *sides(g))
+    engine = _Engine(s, 4, 2**30, False)
+    assert engine.threads == 2
+    # A budget that holds one block's temporaries but not two: one thread, same answer.
+    largest = int(np.max(engine.block_stop - engine.block_start))
+    one = engine.fixed_bytes + (8 * engine.table.shape[0] + 24 * largest) * s.shape[1]
+    assert _Engine(s, 4, one, False).threads == 1
+    assert_same(_top_k_pruned(s, 4, one, False), reference(s, 4))

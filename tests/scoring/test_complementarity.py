@@ -20,7 +20,7 @@ from pbmatch.exceptions import InputError
 from pbmatch.scoring.complementarity import ComplementarityKernel, complementarity
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-METHODS = ("auto", "levels", "direct")
+METHODS = ("auto", "table", "levels", "direct")
 
 
 def reference(offers: Any, needs: Any, weights: Any = None) -> np.ndarray:
@@ -180,7 +180,7 @@ def test_packed_levels_in_place(dtype: Any) -> None:
     rng = np.random.default_rng(1)
     offers = sparse_integers(rng, 1300, 8, 0.3, 10).astype(dtype)  # > one 1024-row step
     needs = sparse_integers(rng, 70, 8, 0.3, 10).astype(dtype)
-    kernel = ComplementarityKernel(offers, needs)
+    kernel = ComplementarityKernel(offers, needs, method="levels")
     assert kernel.packed and kernel.plan["levels"] == tuple(range(8))
     assert kernel.plan["direct"] == () and kernel._columns is None
     check(kernel.full(), offers, needs, exact=True)
@@ -195,7 +195,7 @@ def test_packed_levels_with_several_widths() -> None:
     offers[8] = [3000, 1, 0, 0, 0, 0]
     offers[9] = [2_000_000, 0, 0, 0, 0, 2]
     needs[3, 0] = 5_000_000
-    kernel = ComplementarityKernel(offers, needs)
+    kernel = ComplementarityKernel(offers, needs, method="levels")
     assert kernel.packed
     from pbmatch.scoring.complementarity import _width_classes
 
@@ -211,7 +211,7 @@ def test_packed_levels_gathered_rows_and_compacted_columns() -> None:
     needs = sparse_integers(rng, 60, 5, 0.3, 7)
     offers[rng.random(200) < 0.7] = 0
     needs[rng.random(60) < 0.6] = 0
-    kernel = ComplementarityKernel(offers, needs)
+    kernel = ComplementarityKernel(offers, needs, method="levels")
     assert kernel.packed and kernel._columns is not None
     check(kernel.full(), offers, needs, exact=True)
     check(kernel.block(10, 150), offers[10:150], needs, exact=True)
@@ -222,9 +222,13 @@ def test_dyadic_quantities_are_scaled_exactly() -> None:
     offers = rng.integers(0, 9, (50, 4)) / 4.0  # quarter hours
     needs = rng.integers(0, 9, (30, 4)) / 4.0
     weights = np.array([0.5, 1.0, 2.0, 1.5])
-    kernel = ComplementarityKernel(offers, needs, weights)
+    kernel = ComplementarityKernel(offers, needs, weights, method="levels")
     assert kernel.packed and kernel._scale_factor == 8.0
     check(kernel.full(), offers, needs, weights, exact=True)
+    table = ComplementarityKernel(offers, needs, weights, method="table")
+    assert table._table is not None and table._table.dtype == np.uint8
+    assert table._table_scale == 8.0
+    check(table.full(), offers, needs, weights, exact=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -290,13 +294,77 @@ def test_levels_and_direct_in_one_kernel() -> None:
     needs = sparse_integers(rng, 500, 4, 0.3, 5)
     offers[:, 2] = rng.random(500) * (rng.random(500) < 0.3)
     needs[:, 2] = rng.random(500) * (rng.random(500) < 0.3)
+    kernel = ComplementarityKernel(offers, needs, method="levels")
+    assert kernel.plan["levels"] == (0, 1, 2, 3) and not kernel.packed
+    check(kernel.full(), offers, needs)
     kernel = ComplementarityKernel(offers, needs)
-    assert kernel.plan["direct"] == (2,) and kernel.plan["levels"] == (0, 1, 3)
-    assert kernel.packed
+    assert kernel.plan["direct"] == (2,) and kernel.plan["table"] == (0, 1, 3)
     check(kernel.full(), offers, needs)
 
 
-@pytest.mark.parametrize("method", ["auto", "direct"])
+def test_table_levels_and_direct_in_one_kernel() -> None:
+    # Dense yes/no categories are cheapest as packed levels, sparse counts with many values
+    # as tables, sparse continuous quantities directly: all three add into one block.
+    rng = np.random.default_rng(13)
+    n, m = 700, 600
+    offers = np.hstack(
+        [
+            rng.integers(0, 2, (n, 10)),
+            sparse_integers(rng, n, 10, 0.2, 40),
+            rng.random((n, 1)) * (rng.random((n, 1)) < 0.05),
+        ]
+    )
+    needs = np.hstack(
+        [
+            rng.integers(0, 2, (m, 10)),
+            sparse_integers(rng, m, 10, 0.2, 40),
+            rng.random((m, 1)) * (rng.random((m, 1)) < 0.05),
+        ]
+    )
+    kernel = ComplementarityKernel(offers, needs)
+    assert kernel.plan["levels"] == tuple(range(10)) and kernel.packed
+    assert kernel.plan["table"] == tuple(range(10, 20))
+    assert kernel.plan["direct"] == (20,)
+    check(kernel.full(), offers, needs)
+    check(kernel.block(13, 480), offers[13:480], needs)
+    whole = ComplementarityKernel(offers[:, :20], needs[:, :20])
+    check(whole.full(), offers[:, :20], needs[:, :20], exact=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("top", "lane"), [(10, np.uint8), (300, np.uint16), (200_000, np.uint32), (2**40, np.uint64)]
+)
+def test_table_lanes_are_exact(dtype: Any, top: int, lane: Any) -> None:
+    # The narrowest unsigned accumulator that holds every row's largest possible score.
+    rng = np.random.default_rng(14)
+    offers = sparse_integers(rng, 90, 6, 0.4, 5)
+    needs = sparse_integers(rng, 80, 6, 0.4, 5)
+    offers[3, 2] = needs[5, 2] = top
+    if dtype == np.float32 and top > 2**24:
+        offers[3, 2] = needs[5, 2] = 2**24  # whole numbers float32 holds
+        lane = np.uint32
+    offers, needs = offers.astype(dtype), needs.astype(dtype)
+    kernel = ComplementarityKernel(offers, needs, method="table")
+    assert kernel._table is not None and kernel._table.dtype == lane
+    check(kernel.full(), offers, needs, exact=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_table_in_the_result_dtype(dtype: Any) -> None:
+    # Weights that are not binary fractions: the table holds w · min rounded once, and the
+    # sum runs in the result dtype (the broadcast's kind of error).
+    rng = np.random.default_rng(15)
+    offers = sparse_integers(rng, 120, 5, 0.3, 8).astype(dtype)
+    needs = (rng.random((70, 5)) * 8 * (rng.random((70, 5)) < 0.3)).astype(dtype)
+    weights = np.array([0.1, 0.7, 1.3, 2.9, -0.4])
+    kernel = ComplementarityKernel(offers, needs, weights, method="table")
+    assert kernel._table is not None and kernel._table.dtype == dtype
+    check(kernel.full(), offers, needs, weights)
+    check(kernel.block(7, 100), offers[7:100], needs, weights)
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_blocks_without_quantities(method: str) -> None:
     # Offer rows 0..399 are empty: blocks there produce zeros on every path.
     rng = np.random.default_rng(10)
@@ -306,33 +374,39 @@ def test_blocks_without_quantities(method: str) -> None:
     needs = sparse_integers(rng, 300, 3, 0.4, 4)
     needs[:, 1] = rng.random(300)
     kernel = ComplementarityKernel(offers, needs, method=method)
-    assert kernel.plan["direct"] == ((1,) if method == "auto" else (0, 1, 2))
+    if method == "direct":
+        assert kernel.plan["direct"] == (0, 1, 2)
     np.testing.assert_array_equal(kernel.block(0, 400), np.zeros((400, 300)))
     check(kernel.full(), offers, needs)
 
 
-@pytest.mark.parametrize("kind", ["packed", "gathered", "plain", "direct"])
+@pytest.mark.parametrize("kind", ["packed", "gathered", "plain", "direct", "table", "scaled"])
 def test_steps_and_threads(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Force several row steps and the two-thread split on every path.
     import pbmatch.scoring.complementarity as module
 
     monkeypatch.setattr(module, "_PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(module, "_STEP_BYTES", 2**12)
+    monkeypatch.setattr(module, "_TABLE_BLOCK_BYTES", 2**10)
     rng = np.random.default_rng(11)
     offers = sparse_integers(rng, 1100, 4, 0.4, 6)
     needs = sparse_integers(rng, 90, 4, 0.4, 6)
+    offers[rng.random(1100) < 0.1] = 0
     weights = None
-    method: Any = "auto"
+    method: Any = {"plain": "levels", "table": "table", "scaled": "table"}.get(kind, kind)
+    if kind in ("packed", "gathered"):
+        method = "levels"
     if kind == "gathered":
         offers[rng.random(1100) < 0.8] = 0
     elif kind == "plain":
         weights = np.array([0.3, 1.0, 2.5, 0.7])
-        method = "levels"
-    elif kind == "direct":
-        method = "direct"
+    elif kind == "scaled":
+        weights = np.array([0.25, 1.0, 2.5, 0.75])
     kernel = ComplementarityKernel(offers, needs, weights, method=method)
-    assert kernel._step == (1100 if kind == "direct" else 256)
+    assert kernel._step == (256 if method == "levels" else 1100)
     assert kernel.packed == (kind in ("packed", "gathered"))
+    if kind in ("table", "scaled"):
+        assert kernel._t_rows == 11 and kernel._table_scale == (4.0 if kind == "scaled" else 1.0)
     check(kernel.full(), offers, needs, weights, exact=kind != "plain")
     check(kernel.block(3, 1001), offers[3:1001], needs, weights, exact=kind != "plain")
 

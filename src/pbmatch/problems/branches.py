@@ -306,7 +306,11 @@ def _solve_street(
     indptr = np.zeros(groups.shape[0] + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
     indices = groups[groups >= 0].astype(np.int64)
-    packing = solve_set_packing(indptr, indices, weights, problem.size, time_limit=time_limit)
+    # A packing is worth at most w_units * units + w_pairs * span_t (= w_dist - 1).
+    packing = solve_set_packing(
+        indptr, indices, weights, problem.size,
+        time_limit=time_limit, element_weight=(w_units, w_dist - 1),
+    )  # fmt: skip
     chosen = [groups[k][groups[k] >= 0] for k in np.flatnonzero(packing.chosen).tolist()]
     # weight = w_units * units - w_dist * distance + w_pairs * pairs, distance <= span_d.
     bound_units = (packing.bound + w_dist * span_d) // w_units if packing.success else problem.size

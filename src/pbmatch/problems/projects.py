@@ -114,18 +114,22 @@ def staff_projects(
     ``sum(priority * value)``, where *value* is 1 or 0 for an indivisible project and the share
     of its total need met for a divisible one; then, with (1) fixed at its optimum, (2) the
     least ``sum of distance(unit, owner)`` over the contributing (unit, project) pairs (就近).
-    Level (1) is counted in steps of ``1 / S`` (``S = 1`` when every priority is whole and no
-    project is divisible, else a power of two up to 1024, see ``result.resolution``), level (2)
-    in steps of :data:`DISTANCE_RESOLUTION_KM`; a unit without a location counts as the
-    farthest candidate. Fractional quantities are counted in steps of 1/:data:`QUANTITY_SCALE`,
-    needs rounded up and offers down (a :class:`~pbmatch.PrecisionWarning` says so), so every
-    answer is feasible in the real quantities. ``status`` is ``"optimal"`` only when both
-    solves are proven; ``bound`` is the first solve's proven bound on (1).
+    Level (1) is counted exactly when every priority is whole (in steps of ``1 / L``, ``L`` the
+    least common multiple of the divisible projects' total needs, if that stays below
+    2**30 / total priority), else in steps of ``1 / S``, ``S`` a power of two up to 1024
+    (``result.resolution``); level (2) in steps of :data:`DISTANCE_RESOLUTION_KM`; a unit
+    without a location counts as the farthest candidate. Fractional quantities are counted in
+    steps of 1/:data:`QUANTITY_SCALE`, needs rounded up and offers down (a
+    :class:`~pbmatch.PrecisionWarning` says so), so every answer is feasible in the real
+    quantities. ``status`` is ``"optimal"`` only when both solves are proven (for level (1) in
+    its steps); ``bound`` is the first solve's proven bound on (1), widened by the most the
+    rounding of its coefficients can move it, so it bounds the real priority value.
 
     The model has one integer per (unit, project, category) candidate, a Boolean per (unit,
-    project) and per indivisible project. NP-hard in general (it contains knapsack); CP-SAT
-    proves optimality or, under ``time_limit``, returns its bound. Deterministic: one worker,
-    seed 0 (a time limit makes it depend on the machine's speed).
+    project) and per indivisible project, and redundant cover cuts ``sum(cap * z) >= need * y``
+    that link a staffed project's Booleans to its needs directly. NP-hard in general (it
+    contains knapsack); CP-SAT proves optimality or, under ``time_limit``, returns its bound.
+    Deterministic: one worker, seed 0 (a time limit makes it depend on the machine's speed).
 
     Examples
     --------
@@ -193,9 +197,16 @@ def staff_projects(
     priority = np.array([p.priority for p in items], dtype=np.float64)
     divisible = np.array([p.divisible for p in items], dtype=bool)
     total_need = need_int.sum(axis=1)
-    exact = bool(np.array_equal(np.rint(priority), priority)) and not divisible.any()
+    # Whole priorities: counted exactly in steps of 1/L, L the least common multiple of the
+    # divisible projects' total needs (a share met/N is then a whole number of steps).
+    common = 1
+    for total in np.unique(total_need[divisible]).tolist():
+        common = math.lcm(common, max(int(total), 1))
+    exact = bool(np.array_equal(np.rint(priority), priority)) and (
+        common * (priority.sum() + 1) <= 2.0**_PRIORITY_BITS
+    )
     if exact:
-        p_scale = 1.0
+        p_scale = float(common)
     else:
         p_scale = 2.0 ** min(10, _PRIORITY_BITS - math.ceil(math.log2(priority.sum() + 1)))
     coef_whole = np.rint(priority * p_scale).astype(np.int64)  # per staffed indivisible project
@@ -253,6 +264,19 @@ def staff_projects(
     for (p, c), vars_ in received.items():
         if len(vars_) > 1:  # no project takes more than it needs
             model.add(sum(vars_) <= int(need_int[p, c]))
+    # Redundant cover cuts: a staffed indivisible project's contributors can give all it needs,
+    # sum(cap * z) >= need * y. Implied by the rows above, but as a constraint on the Booleans
+    # alone it prunes the distance search (a street's 17 projects: 4.5 s instead of 17.6 s).
+    cover: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (project, category)
+    for k, (u, p) in enumerate(zip(units_c.tolist(), projects_c.tolist(), strict=True)):
+        if not divisible[p]:
+            for c in np.flatnonzero(useful[u, p]).tolist():
+                cap = int(min(offer_int[u, c], need_int[p, c]))
+                cover.setdefault((p, c), []).append((k, cap))
+    for (p, c), terms in cover.items():
+        yp = y[p]
+        assert yp is not None
+        model.add(sum(cap * z[k] for k, cap in terms) >= int(need_int[p, c]) * yp)
     # Lexicographic by two solves: the most priority value, then, with it fixed, the least
     # distance (the first solution as a hint).
     model.maximize(sum(primary))
@@ -310,10 +334,17 @@ def staff_projects(
     total_km = math.fsum(np.nan_to_num(pair_km_used).tolist())
     bound: float | None = None
     if out.success:
-        bound = max(objective_value, first.bound / p_scale)
-        if not exact:
-            # Rounding each coefficient moved the integer objective by at most half a step.
-            bound += 0.5 * float(n_p) / p_scale
+        # The integer objective differs from S * (priority value) by at most `slack` for any
+        # staffing: per indivisible project |coef - priority * S|, per divisible one
+        # |coef * need - priority * S| (it takes at most its need).
+        slack = math.fsum(
+            np.where(
+                divisible,
+                np.abs(coef_unit * total_need - priority * p_scale),
+                np.abs(coef_whole - priority * p_scale),
+            ).tolist()
+        )
+        bound = max(objective_value, (first.bound + slack) / p_scale)
         if first.status == "optimal" and exact:
             bound = objective_value
     return ProjectsResult(

@@ -9,43 +9,61 @@ How it avoids the ``n × m`` scan
 --------------------------------
 A score is ``A(p, r) + Geo(p, r) + Tie(p, r)``: ``A`` the complementarity, kind and
 same-district terms, ``Geo`` the distance decay (plus the same-street bonus), ``Tie`` the
-standing-tie bonus. Everything below is an *upper bound* compared with a *lower bound* of the
-k-th best score of the row or column, so no pair that can make either top-k is skipped:
+standing-tie bonus. ``A`` is a sum of a few rows of receiver tables selected by the provider
+(``w · min(v, need_r) / total_r`` per category and offered value ``v``, and so on): a
+gather-and-add per provider "slot", never a product. Everything below compares an *upper
+bound* with a *lower bound* of the k-th best score of the row or column, so no pair that can
+make either top-k is skipped:
 
 1. **Grid.** Receivers are binned in a latitude/longitude grid, providers in blocks of cells.
-   A rigorous lower bound on the great-circle distance between two boxes
-   (``hav d ≥ hav Δφ + cos²φ* · hav Δλ``) bounds the decay of every pair of two cells.
-2. **Seed pass.** Each provider block is scored exactly (float32, see below) against the
-   receivers of the cells it overlaps: the k-th best of a row or a column there is a lower
-   bound ``θ`` of its true k-th best.
-3. **Near pass.** Each block is scored against every receiver within the radius ``ρ``
-   (and of its streets): ``A`` exactly, as one matrix product of a one-hot encoding of
-   the providers' quantities with per-receiver tables ``w · min(v, need) / total``, and
-   ``Geo`` bounded per (provider, cell). Pairs whose bound reaches ``min(θ_row, θ_col)``
-   are scored exactly; the others cannot be in either top-k.
+   A rigorous lower bound on the distance between a point and a cell's box bounds the decay
+   of every pair of a provider and a cell.
+2. **Seed pass.** Each provider block is scored (float32, see below) against the receivers
+   of the cells near it. For each row, the maxima of ``4k`` interleaved groups of those
+   receivers, and for each column the maxima of ``4k`` groups of the block's rows (merged
+   over the blocks), are scores of distinct pairs: their k-th largest is a lower bound ``θ``
+   of the true k-th best. The pairs that can still make a top-k are collected.
+3. **Near pass.** Each block is bounded against every other receiver within the radius
+   ``ρ`` (and of its streets) in 16-bit fixed point: the table rows rounded up and added in
+   ``uint16`` (16 lanes per AVX2 instruction), plus the decay bound of the pair's cell. Pairs
+   whose bound reaches ``min(θ_row, θ_col)`` are scored exactly; the others cannot be in
+   either top-k. A cut-off ``max_km`` within a few ``ρ`` becomes the radius itself: every
+   allowed pair is near and there is no far pass.
 4. **Far pass.** Every other pair is farther than ``ρ``, so ``Geo ≤ w_distance ·
-   decay(ρ)``. Providers with the same categories on offer (and alike in needing) form a
-   group whose largest quantities bound ``A`` of all its members for one receiver at a time;
-   receivers whose group bound reaches the thresholds (now final for the near pairs) are
-   checked member by member with the exact ``A``, and the few that pass are scored.
+   decay(ρ)``. Providers with the same categories on offer (and alike in needing) form
+   groups whose largest quantities bound ``A`` of all their members; the bounds of a batch of
+   groups against all receivers are one ``uint16`` matrix (the same gather-and-add), and
+   where a bound reaches the thresholds (now final for the near pairs) the members are
+   checked with ``A`` from a half-precision table, and the few that pass are scored.
 5. **Ties** (standing agreements) are scored exactly up front, whatever their distance.
 6. **Selection.** From the collected pairs, the row and column thresholds are recomputed;
    every pair within twice the float32 error bound of them is rescored in float64 with the
    canonical formula, and the exact top-k is taken with the index tie-break.
 
-Float32 arithmetic (one-hot products, distances from float32 local coordinates) is used only
-for bounds and pre-selection, with a rigorous absolute error bound ``ε`` on every score it
-produces; thresholds carry a ``2ε`` margin, so the float32 rounding can only add candidates to
+Float32 arithmetic (table sums, distances from float32 local coordinates) and the
+fixed-point bounds are used only for bounds and pre-selection, with a rigorous absolute
+error bound ``ε`` on every float32 score (fixed-point values are rounded up from them, and
+thresholds down); thresholds carry a ``2ε`` margin, so rounding can only add candidates to
 the final float64 rescoring, never lose one.
+
+Cost and threads: the passes are loops over blocks (or batches of groups) of vectorised
+numpy whose temporaries stay in the CPU cache (about 512 kB). The seed and near passes run
+their blocks on two threads (numpy releases the GIL for the large operations) when the
+memory budget holds two blocks; the far pass, made of many small operations, runs on one.
+The result does not depend on the threads; only the statistics may.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import os
+import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidates", "top_k", "top_k_dense"]
 
+_T = TypeVar("_T")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -79,6 +98,11 @@ _CLASS_SPLIT = 1
 _KIND_SPLIT = 0.01
 _THETA_SPLIT = 1.0
 _GROUP_MAX = 16  # providers per group of the far pass, at most
+_NEAR_SPAN = 4.0  # a cut-off up to this many near radii away makes every pair near
+_CHUNK_BYTES = 1 << 19  # temporaries of a gather step (they stay in the L2 cache)
+_THREADS = 2  # threads of the block passes (numpy releases the GIL on large arrays)
+_FAR_BATCH = 64  # groups whose bounds the far pass computes at once, at most
+_FAR_BATCH_BYTES = 1 << 20  # ... and bytes of one (groups × receivers) uint16 matrix
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +176,8 @@ class Candidates:
             if dup.size:
                 t = int(dup[0])
                 raise InputError(f"the pair ({rows[t]}, {cols[t]}) occurs twice; list it once")
-        for arr in (rows, cols, scores):
+        frozen: tuple[npt.NDArray[Any], ...] = (rows, cols, scores)
+        for arr in frozen:
             arr.flags.writeable = False
         object.__setattr__(self, "rows", rows)
         object.__setattr__(self, "cols", cols)
@@ -300,7 +325,7 @@ def _runs(*keys: IntArray) -> IntArray:
     change[0] = True
     for key in keys:
         change[1:] |= key[1:] != key[:-1]
-    return np.r_[np.flatnonzero(change), size].astype(np.int64)
+    return np.asarray(np.r_[np.flatnonzero(change), size], dtype=np.int64)
 
 
 def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
@@ -315,55 +340,65 @@ def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
 # Running top-k values of rows or columns
 # ---------------------------------------------------------------------------------------------
 class _TopK:
-    """The k largest values seen for each of ``size`` rows (merged in bounded batches)."""
+    """The k largest values seen for each of ``size`` rows (in no order within a row)."""
 
     def __init__(self, size: int, k: int, batch: int = 1 << 20) -> None:
+        self.k = k
         self.best = np.full((size, k), -np.inf, dtype=np.float32)
+        self.floor = np.full(size, -np.inf, dtype=np.float32)  # k-th largest so far
         self._idx: list[IntArray] = []
         self._vals: list[F32] = []
         self._count = 0
         self._batch = batch
 
     def add(self, idx: IntArray, vals: F32) -> None:
+        """Values for rows ``idx`` (repeats allowed), merged in batches."""
+        # A value at most the row's current k-th largest changes nothing: drop it now.
+        vals = vals.astype(np.float32, copy=False)
+        better = vals > self.floor[idx]
+        if not better.all():
+            idx, vals = idx[better], vals[better]
+        if idx.size == 0:
+            return
         self._idx.append(idx)
         self._vals.append(vals)
         self._count += idx.size
         if self._count >= self._batch:
             self._flush()
 
+    def merge(self, rows: IntArray, values: F32) -> None:
+        """Merge ``values[t]`` (any number of columns, ``-inf`` padded) into distinct ``rows``."""
+        both = np.concatenate([self.best[rows], values.astype(np.float32, copy=False)], axis=1)
+        if both.shape[1] > self.k:
+            both = np.partition(both, both.shape[1] - self.k, axis=1)[:, -self.k :]
+        self.best[rows] = both
+        self.floor[rows] = both.min(axis=1)
+
     def _flush(self) -> None:
-        if self._idx:
-            _merge_best(self.best, np.concatenate(self._idx), np.concatenate(self._vals))
+        if not self._idx:
+            return
+        idx, vals = np.concatenate(self._idx), np.concatenate(self._vals)
         self._idx, self._vals, self._count = [], [], 0
+        # The k largest new values of each row (one sort by row, then value descending)...
+        bits = vals.view(np.int32).astype(np.int64)
+        ascending = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF) + 2**31  # order-preserving
+        order = np.argsort((idx << 32) | (2**32 - 1 - ascending))
+        idx, vals = idx[order], vals[order]
+        rank = _run_rank(idx)
+        top = rank < self.k
+        idx, vals, rank = idx[top], vals[top], rank[top]
+        starts = _runs(idx)
+        rows = idx[starts[:-1]]
+        which = np.repeat(np.arange(rows.size), np.diff(starts))
+        values = np.full((rows.size, self.k), -np.inf, dtype=np.float32)
+        values[which, rank] = vals
+        # ... merged with the kept ones.
+        self.merge(rows, values)
 
-    def table(self) -> F32:
-        """``(size, k)``: the k largest of each row, descending, ``-inf`` padded."""
+    def kth(self) -> F32:
+        """The k-th largest value of each row (``-inf`` where fewer than k were seen)."""
         self._flush()
-        return self.best
-
-
-def _merge_best(best: F32, idx: IntArray, vals: F32) -> None:
-    """Merge values into the per-row top-k table ``best`` (k largest per row, -inf padded).
-
-    ``best[r]`` ends up holding the k largest of its old values and ``vals[idx == r]``.
-    """
-    if idx.size == 0:
-        return
-    k = best.shape[1]
-    touched = np.zeros(best.shape[0], dtype=bool)
-    touched[idx] = True
-    rows = np.flatnonzero(touched)
-    old = best[rows]
-    finite = np.isfinite(old)
-    group = np.concatenate([np.repeat(rows, k)[finite.reshape(-1)], idx])
-    values = np.concatenate([old[finite], vals.astype(np.float32)])
-    bits = values.view(np.int32).astype(np.int64)
-    ascending = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF) + 2**31  # order-preserving
-    order = np.argsort((group << 32) | (2**32 - 1 - ascending))
-    rank = _run_rank(group[order])
-    top = order[rank < k]
-    best[rows] = -np.inf
-    best[group[top], rank[rank < k]] = values[top]
+        return self.floor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,6 +435,7 @@ class _Engine:
         self._build_geometry()
         self._build_specials()
         self._error_bound()
+        self._build_fixed()
         self.fixed_bytes = (
             2 * self.table.nbytes
             + self.slot_row.nbytes
@@ -407,6 +443,11 @@ class _Engine:
             + 200 * (self.n + self.m)
             + 8 * k * (self.n + self.m)
         )
+        # Two threads run two blocks at once: only if the budget holds both blocks' temporaries.
+        largest = int(np.max(self.block_stop - self.block_start, initial=1))
+        room = self.budget - self.fixed_bytes
+        whole = (8 * self.table.shape[0] + _BYTES_PER_BLOCK_PAIR * largest) * max(1, self.m)
+        self.threads = _THREADS if room >= _THREADS * whole else 1
         self.th_row = np.full(self.n, -np.inf)
         self.th_col = np.full(self.m, -np.inf)
         self._rows_acc = _TopK(self.n, k)
@@ -417,6 +458,58 @@ class _Engine:
         self.done_row = np.zeros(self.n, dtype=bool)
         self.done_col = np.zeros(self.m, dtype=bool)
         self.stats: dict[str, float] = {}
+        self._lock = threading.Lock()  # the running top-k, the progress bar, the stats
+        self._local = threading.local()
+
+    # -- threads -----------------------------------------------------------------------------
+    def _scratch(self) -> tuple[IntArray, BoolArray]:
+        """This thread's scratch arrays over the receivers: a column index (-1) and flags."""
+        local = self._local
+        if not hasattr(local, "where"):
+            local.where = np.full(self.m, -1, np.int64)
+            local.flags = np.zeros(self.m, dtype=bool)
+        return local.where, local.flags
+
+    def _run(self, tasks: Sequence[_T], work: Callable[[_T], None], threads: int = 0) -> None:
+        """``work(task)`` for every task, on up to ``threads`` (default ``self.threads``)
+        threads taking tasks in turn.
+
+        The tasks write disjoint rows of the engine's arrays and append to the pool (atomic);
+        everything else they share goes through ``self._lock``. The result does not depend
+        on which thread ran which task (only the collected extras and the stats may).
+        """
+        threads = min(threads or self.threads, os.cpu_count() or 1, len(tasks))
+        if threads <= 1:
+            for task in tasks:
+                work(task)
+            return
+        queue = iter(tasks)
+        done = object()
+        failed = threading.Event()
+
+        def worker() -> None:
+            while not failed.is_set():
+                with self._lock:
+                    task = next(queue, done)
+                if task is done:
+                    return
+                try:
+                    work(task)  # type: ignore[arg-type]
+                except BaseException:
+                    failed.set()  # the other thread stops at its next task
+                    raise
+
+        with ThreadPoolExecutor(max_workers=threads - 1) as pool:
+            others = [pool.submit(worker) for _ in range(threads - 1)]
+            worker()
+            for other in others:
+                other.result()
+
+    def _count(self, **counts: float) -> None:
+        """Add to the stats (thread-safe)."""
+        with self._lock:
+            for name, value in counts.items():
+                self.stats[name] = self.stats.get(name, 0) + value
 
     # -- planning ----------------------------------------------------------------------------
     def _plan(self, phi_r: FloatArray, lam_r: FloatArray) -> None:
@@ -449,11 +542,13 @@ class _Engine:
         rho = min(rho, math.sqrt(_TARGET_NEAR / (math.pi * density)))
         if wd > 0:  # enough receivers near every provider for a first k-th best
             rho = max(rho, math.sqrt(4.0 * self.k / (math.pi * density)))
-        if self.max_km is not None:
-            rho = min(rho, self.max_km)
+        self.cell_km = max(rho / 4.0, math.sqrt(4.0 / density), 1e-3)
+        if self.max_km is not None and self.max_km <= _NEAR_SPAN * rho:
+            # A cut-off within a few near radii: the near pass scans every allowed pair (its
+            # bounds cost a few cycles a pair), no far pass over the whole city.
+            rho = self.max_km
         self.rho = rho
         self.density = density
-        self.cell_km = max(rho / 4.0, math.sqrt(4.0 / density), 1e-3)
         # Seed radius: a few times the distance to a provider's k-th nearest receiver.
         self.seed_km = min(
             rho, max(self.cell_km / 2, _SEED_SPAN * math.sqrt(self.k / (math.pi * density)))
@@ -641,11 +736,9 @@ class _Engine:
         for t, row in enumerate(rows[:-1]):
             self.table[t] = row
         rows.clear()
-        # Receiver-major half-precision copy for the far pass's member bounds.
+        # Half-precision copy for the far pass's member bounds (half the scattered reads).
         big = float(self.table.max(initial=0.0)) > 6e4
-        self.table_h = np.ascontiguousarray(
-            self.table.T if big else self.table.T.astype(np.float16)
-        )
+        self.table_h = self.table if big else self.table.astype(np.float16)
         # Slots: each provider's entries in family order (the weighted ou ones last).
         prov = np.concatenate([*ent_p, np.zeros(0, np.int64)]).astype(np.int64)
         trow = np.concatenate([*ent_row, np.zeros(0, np.int64)]).astype(np.int64)
@@ -687,6 +780,15 @@ class _Engine:
             self.cell_hi = np.maximum.reduceat(loc_r, self.cell_start, axis=0)
         else:
             self.cell_lo = self.cell_hi = np.zeros((0, 3))
+        # The boxes in float32 local coordinates, widened by one unit in the last place, one
+        # contiguous row per axis (for the decay bounds of the near pass).
+        low, high = np.float32(-np.inf), np.float32(np.inf)
+        self.cell_lo32 = np.ascontiguousarray(
+            np.nextafter((self.cell_lo - origin).astype(np.float32), low).T
+        )
+        self.cell_hi32 = np.ascontiguousarray(
+            np.nextafter((self.cell_hi - origin).astype(np.float32), high).T
+        )
         if self.block_start.size:
             self.block_lo = np.minimum.reduceat(loc_p, self.block_start, axis=0)
             self.block_hi = np.maximum.reduceat(loc_p, self.block_start, axis=0)
@@ -705,6 +807,41 @@ class _Engine:
         eps_geo = w["distance"] * (_LN2 / self.half * self.delta_km + 16.0 * _U32)
         self.eps = 4.0 * (eps_a + eps_geo) + 1e-12 * self.span
 
+    def _build_fixed(self) -> None:
+        """16-bit fixed-point copy of the table for upper bounds (the near pass).
+
+        ``q = ceil(x · up)`` with ``up = scale · (1 + 2**-21)``: at least ``x · scale`` even
+        after one float rounding, so sums of such entries bound sums of the entries. An
+        offer-used row (category ``c``, need ``v``) is weighted by ``w_offer / N_p`` for
+        provider ``p``, and ``N_p >= w_c · v``: its fixed-point row bounds the weighted term
+        with ``w_offer · min(1, offers_r[c] / v)``, whatever the provider. The scale (a power
+        of two) keeps every bound of a pair below 65535.
+        """
+        width = self.slot_row.shape[1] + len(self.direct_nm) + len(self.direct_ou) + 8
+        n_ou = int(np.max(self.slot_count - np.minimum(self.slot_count, self.weighted_from),
+                          initial=0))  # fmt: skip
+        room = 60000.0 - 2.0 * width
+        span = self.span + self.w["offer_used"] * n_ou
+        self.q_scale = 2.0 ** math.floor(math.log2(room / (span + 1.0)))
+        self.q_up = self.q_scale * (1.0 + 8.0 * _U32)
+        self.table_q = self._fixed_up(self.table)
+        for c, (values, rows_c) in self.ou_rows.items():
+            share = np.minimum(1.0, self.offers_r[c][None, :] / values[:, None])
+            self.table_q[rows_c] = self._fixed_up(self.w["offer_used"] * share)
+
+    def _fixed_up(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint16]:
+        """``ceil(x · up)`` as uint16 (``x`` >= 0 and within the span)."""
+        y: npt.NDArray[np.floating[Any]] = np.multiply(
+            x, self.q_up, dtype=np.float32 if x.dtype == np.float32 else np.float64
+        )
+        np.ceil(y, out=y)
+        return y.astype(np.uint16)
+
+    def _fixed_down(self, x: FloatArray) -> npt.NDArray[np.uint16]:
+        """``floor(x · scale)`` as uint16, clipped to ``[0, 65535]`` (``-inf`` gives 0)."""
+        y = np.floor(np.clip(x * self.q_scale, 0.0, 65535.0))
+        return y.astype(np.uint16)
+
     # -- special pairs -----------------------------------------------------------------------
     def _build_specials(self) -> None:
         s = self.scorer
@@ -720,7 +857,6 @@ class _Engine:
         order = np.argsort(codes, kind="stable")
         self.street_order = order[codes[order] >= 0].astype(np.int64)
         self.street_sorted = codes[self.street_order]
-        self._where = np.full(self.m, -1, np.int64)  # column of each receiver in a block
 
     # -- neighbourhoods ----------------------------------------------------------------------
     def _reach(self, radius: float) -> int:
@@ -747,7 +883,7 @@ class _Engine:
 
     def _covered(self, i: IntArray, j: IntArray) -> BoolArray:
         """Whether the near pass scanned each pair (internal indices)."""
-        covered = (self.street_p[i] == self.street_r[j]) & (self.street_p[i] >= 0)
+        covered: BoolArray = (self.street_p[i] == self.street_r[j]) & (self.street_p[i] >= 0)
         block, cell = self.block_of[i], self.cell_of[j]
         both = (block >= 0) & (cell >= 0)
         if both.any():
@@ -780,35 +916,70 @@ class _Engine:
         return np.unique(members[~in_cells[members]])
 
     # -- scoring primitives ------------------------------------------------------------------
-    def _gather_block(self, pa: int, pb: int, cols: IntArray) -> F32:
-        """``A`` (complementarity, kind, same district) of providers pa:pb × receivers ``cols``.
-
-        A sum of gathered table rows, one slot at a time (providers are ordered by decreasing
-        slot count, so slot ``e`` concerns a prefix of the rows).
-        """
-        b = pb - pa
-        slot = self.slot_row[pa:pb]
-        used, inv = np.unique(slot, return_inverse=True)
-        inv = inv.reshape(slot.shape)
-        right = np.empty((used.size, cols.size), dtype=np.float32)
+    @staticmethod
+    def _rows_at(table: npt.NDArray[Any], rows: IntArray, cols: IntArray) -> npt.NDArray[Any]:
+        """``table[rows][:, cols]`` plus a zero last row, copying runs of adjacent columns."""
+        right = np.empty((rows.size + 1, cols.size), dtype=table.dtype)
+        right[-1] = 0
         breaks = np.flatnonzero(np.diff(cols) != 1) + 1
         edges = np.r_[0, breaks, cols.size]
         for lo, hi in itertools.pairwise(edges):
             if hi > lo:
-                right[:, lo:hi] = self.table[used, int(cols[lo]) : int(cols[hi - 1]) + 1]
-        out = np.zeros((b, cols.size), dtype=np.float32)
-        tmp = np.empty((b, cols.size), dtype=np.float32)
+                right[:-1, lo:hi] = table[rows, int(cols[lo]) : int(cols[hi - 1]) + 1]
+        return right
+
+    def _block_slots(self, pa: int, pb: int, counts: IntArray) -> tuple[IntArray, IntArray]:
+        """The table rows providers pa:pb use (``used``) and ``index[r, e]``, the position in
+        ``used`` of slot ``e`` of provider ``pa + r`` (``used.size``, a zero row, from slot
+        ``counts[r]`` on)."""
+        slot = self.slot_row[pa:pb]
+        used, inv = np.unique(slot, return_inverse=True)
+        index = inv.reshape(slot.shape).astype(np.int64)
+        index[np.arange(slot.shape[1])[None, :] >= counts[:, None]] = used.size
+        return used, index
+
+    def _slot_sums(self, right: npt.NDArray[Any], index: IntArray, counts: IntArray,
+                   out: npt.NDArray[Any], coef: F32 | None = None) -> None:  # fmt: skip
+        """``out[r] = Σ_e right[index[r, e]]`` (times ``coef[r, e]`` if given) over the slots
+        ``e < counts[r]`` (the others select the zero row), a few rows at a time so that the
+        temporaries stay in cache. Providers are ordered by decreasing slot count, so a few
+        adjacent rows have about as many slots.
+        """
+        b, q = out.shape
+        rows = int(np.clip(_CHUNK_BYTES // max(1, q * out.itemsize), 1, max(1, b)))
+        tmp = np.empty((rows, q), dtype=out.dtype)
+        for s in range(0, b, rows):
+            t = min(b, s + rows)
+            width = int(counts[s:t].max(initial=0))
+            if width == 0:
+                out[s:t] = 0
+                continue
+            np.take(right, index[s:t, 0], axis=0, out=out[s:t], mode="clip")  # in range
+            if coef is not None:
+                out[s:t] *= coef[s:t, 0, None]
+            part = tmp[: t - s]
+            for e in range(1, width):
+                np.take(right, index[s:t, e], axis=0, out=part, mode="clip")
+                if coef is not None:
+                    part *= coef[s:t, e, None]
+                out[s:t] += part
+
+    def _gather_block(self, pa: int, pb: int, cols: IntArray) -> F32:
+        """``A`` (complementarity, kind, same district) of providers pa:pb × receivers ``cols``.
+
+        A sum of gathered table rows, one slot at a time, a few rows at a time.
+        """
         counts = self.slot_count[pa:pb]
-        weighted = self.weighted_from[pa:pb]
-        for e in range(slot.shape[1]):
-            rows = int(np.count_nonzero(counts > e))
-            if rows == 0:
-                break
-            part = tmp[:rows]
-            np.take(right, inv[:rows, e], axis=0, out=part)
-            if (weighted[:rows] <= e).any():
-                part *= self.slot_coef[pa : pa + rows, e, None]
-            out[:rows] += part
+        used, index = self._block_slots(pa, pb, counts)
+        out = np.empty((pb - pa, cols.size), dtype=np.float32)
+        weighted = bool((self.weighted_from[pa:pb] < counts).any())
+        coef = self.slot_coef[pa:pb] if weighted else None
+        self._slot_sums(self._rows_at(self.table, used, cols), index, counts, out, coef)
+        self._direct_terms(pa, pb, cols, out)
+        return out
+
+    def _direct_terms(self, pa: int, pb: int, cols: IntArray, out: F32) -> None:
+        """Add the terms of the categories without a table (many distinct values)."""
         for c, coef in self.direct_nm:
             term = np.minimum(self.offers_p[c, pa:pb, None], self.needs_r[c][cols][None, :])
             out += (term * coef[cols][None, :]).astype(np.float32)
@@ -816,13 +987,35 @@ class _Engine:
             term = np.minimum(self.needs_p[c, pa:pb, None], self.offers_r[c][cols][None, :])
             term *= self.scorer._category_w[c] * self.ou_scale[pa:pb, None]
             out += term.astype(np.float32)
+
+    def _bound_block(self, pa: int, pb: int, cols: IntArray) -> npt.NDArray[np.uint16]:
+        """Fixed-point upper bound of ``A`` plus the specials, providers pa:pb × ``cols``.
+
+        The slots sum in uint16 (see :meth:`_build_fixed`); the categories without a table
+        are added in float32 and rounded up. Self pairs are not marked (a bound).
+        """
+        counts = self.slot_count[pa:pb]
+        used, index = self._block_slots(pa, pb, counts)
+        out = np.empty((pb - pa, cols.size), dtype=np.uint16)
+        self._slot_sums(self._rows_at(self.table_q, used, cols), index, counts, out)
+        if self.direct_nm or self.direct_ou:
+            extra = np.zeros((pb - pa, cols.size), dtype=np.float32)
+            self._direct_terms(pa, pb, cols, extra)
+            out += self._fixed_up(extra)
+        self._specials_block(pa, pb, cols, out)
         return out
 
-    def _specials_block(self, pa: int, pb: int, cols: IntArray, out: F32) -> None:
-        """Same-street bonus, ties and forbidden self pairs of a block, added in place."""
+    def _specials_block(self, pa: int, pb: int, cols: IntArray, out: npt.NDArray[Any]) -> None:
+        """Same-street bonus, ties and forbidden self pairs of a block, added in place.
+
+        A uint16 ``out`` holds fixed-point upper bounds: the bonuses are added rounded up
+        and self pairs are left alone.
+        """
+        fixed = out.dtype == np.uint16
+        quantize = self._fixed_up
         w = self.w
         m = max(1, self.m)
-        where = self._where
+        where, _ = self._scratch()
         where[cols] = np.arange(cols.size)
         flat = out.reshape(-1)
         q = cols.size
@@ -846,15 +1039,16 @@ class _Engine:
             d_p = self.district_p[pa + rows]
             same_d = (d_p == self.district_r[cols[col]]) & (d_p >= 0)
             bonus = np.where(same_d, w["same_street"] - w["same_district"], w["same_street"])
-            flat[rows * q + col] += bonus.astype(np.float32)
+            flat[rows * q + col] += quantize(bonus) if fixed else bonus.astype(np.float32)
         for keys, value in ((self.tie_keys, w["continuity"]), (self.self_keys, -np.inf)):
-            if not value:
+            if not value or (fixed and value < 0):
                 continue
             lo, hi = np.searchsorted(keys, [pa * m, pb * m])
             i, j = np.divmod(keys[lo:hi], m)
             c = where[j]
             hit = c >= 0
-            flat[(i[hit] - pa) * q + c[hit]] += np.float32(value)
+            add = quantize(np.array([value]))[0] if fixed else np.float32(value)
+            flat[(i[hit] - pa) * q + c[hit]] += add
         where[cols] = -1
 
     def _distance(self, i: IntArray, j: IntArray) -> F32:
@@ -879,7 +1073,7 @@ class _Engine:
 
     def _decay(self, km: F32) -> F32:
         """``w_distance · 0.5 ** (km / half)`` in float32, 0 where ``km`` is NaN."""
-        out = np.multiply(km, np.float32(-_LN2 / self.half))
+        out: F32 = np.multiply(km, np.float32(-_LN2 / self.half))
         np.exp(out, out=out)
         out *= np.float32(self.w["distance"])
         out[np.isnan(out)] = 0.0
@@ -900,7 +1094,7 @@ class _Engine:
         flat = self.table.reshape(-1)
         rows, coefs = self.slot_row[i], self.slot_coef[i]
         for e in range(rows.shape[1]):
-            term = np.take(flat, rows[:, e] * self.m + j)
+            term = np.take(flat, rows[:, e] * self.m + j, mode="clip")  # in range
             term *= coefs[:, e]
             acc += term
         for c, coef in self.direct_nm:
@@ -945,9 +1139,11 @@ class _Engine:
             self.pool.append((i[keep], j[keep], score[keep], status[keep]))
 
     def _rows_fit(self, q: int) -> int:
-        """Rows of a block that fit the memory budget against ``q`` receivers."""
+        """Rows of a block that fit the memory budget against ``q`` receivers (a thread's
+        share of it)."""
         per_row = _BYTES_PER_BLOCK_PAIR * max(1, q)
-        rows = (self.budget - self.fixed_bytes - 8 * self.table.shape[0] * max(1, q)) // per_row
+        room = (self.budget - self.fixed_bytes) // self.threads
+        rows = (room - 8 * self.table.shape[0] * max(1, q)) // per_row
         if rows < 1:
             need = self.fixed_bytes + (8 * self.table.shape[0] + _BYTES_PER_BLOCK_PAIR) * q
             raise InputError(
@@ -956,73 +1152,104 @@ class _Engine:
             )
         return int(rows)
 
-    def _kth(self, values: F32, axis: int) -> FloatArray:
-        """k-th largest along ``axis`` (``-inf`` where fewer than k finite)."""
-        k = self.k
-        size = values.shape[axis]
-        if size < k:
-            return np.full(values.shape[1 - axis], -np.inf)
-        arr = values if axis == 1 else np.ascontiguousarray(values.T)
-        return np.asarray(np.partition(arr, size - k, axis=1)[:, size - k], dtype=np.float64)
-
     # -- passes ------------------------------------------------------------------------------
+    def _best_of(self, values: F32) -> F32:
+        """At least ``k`` values of distinct pairs per row, the k-th largest kept as high as
+        cheaply possible: the maxima of ``4k`` interleaved column groups (``values`` as is
+        when it has at most that many columns)."""
+        groups = 4 * self.k
+        size = values.shape[1]
+        if size <= groups:
+            return values
+        full = size // groups * groups
+        best = values[:, :full].reshape(values.shape[0], -1, groups).max(axis=1)
+        if full < size:
+            np.maximum(best[:, : size - full], values[:, full:], out=best[:, : size - full])
+        return np.asarray(best)
+
     def seed_pass(self, bar: Progress) -> None:
         """Exact scores of each block against the cells within ``seed_km`` → first thresholds.
 
-        Rows: the k-th best against those receivers. Columns: the k-th best of the union of
-        the blocks that reach them (each block's top-k merged). Both are lower bounds of the
-        true k-th best (up to ``ε``). The pairs that can still make a row's or a column's
-        top-k (within ``2ε`` of the row's k-th or of the column's k-th in the block) are
-        collected; the near pass skips these cells.
+        A few rows at a time (the temporaries stay in cache). Rows: the k best of the
+        maxima of ``4k`` interleaved groups of the receivers there; columns: the k best of
+        the maxima of ``4k`` interleaved groups of the block's rows, merged over the blocks
+        that reach them. Each is a k-th best of distinct pairs, hence a lower bound of the
+        true one (up to ``ε``), and goes straight into the running top-k. The pairs that
+        can still make a row's or a column's top-k are collected; the near pass skips these
+        cells.
         """
-        k = self.k
+        self.update_thresholds()  # the ties collected so far
         two_eps = np.float32(2.0 * self.eps)
-        columns = _TopK(self.m, k)
-        for block in range(self.block_start.size):
+        rows_acc, cols_acc = self._rows_acc, self._cols_acc
+        groups = 4 * self.k
+
+        def seed_block(block: int) -> None:
             cells, _ = self._near_cells(block, self.seed_km)
             cols, _ = _ranges(self.cell_start[cells], self.cell_stop[cells])
             a_all, b_all = int(self.block_start[block]), int(self.block_stop[block])
-            if cols.size:
-                step = self._rows_fit(cols.size)
-                for pa in range(a_all, b_all, step):
-                    pb = min(b_all, pa + step)
-                    s = self._gather_block(pa, pb, cols)
-                    self._specials_block(pa, pb, cols, s)
-                    rows = np.arange(pa, pb, dtype=np.int64)
-                    km = self._distance(rows[:, None], cols[None, :])
-                    s += self._decay(km)
-                    status = self._status(km)
+            if cols.size == 0:
+                with self._lock:
+                    bar.update()
+                return
+            # Column maxima of groups of rows (row t in group t mod groups), over the block.
+            col_best = np.full((groups, cols.size), -np.inf, dtype=np.float32)
+            a = self._gather_block(a_all, b_all, cols)
+            self._specials_block(a_all, b_all, cols, a)
+            km = np.empty_like(a)
+            step = max(groups, _CHUNK_BYTES // (4 * cols.size) // groups * groups)
+            for pa in range(a_all, b_all, step):
+                pb = min(b_all, pa + step)
+                s = a[pa - a_all : pb - a_all]
+                rows = np.arange(pa, pb, dtype=np.int64)
+                km[pa - a_all : pb - a_all] = self._distance(rows[:, None], cols[None, :])
+                s += self._decay(km[pa - a_all : pb - a_all])
+                sure = s
+                if self.max_km is not None:
+                    status = self._status(km[pa - a_all : pb - a_all])
                     sure = np.where(status == 1, s, np.float32(-np.inf))
-                    row_kth = self._kth(sure, 1)
-                    np.maximum(self.th_row[pa:pb], row_kth, out=self.th_row[pa:pb])
-                    # Each column's k best of this block, merged with the other blocks'.
-                    if pb - pa > k:
-                        top = np.partition(np.ascontiguousarray(sure.T), pb - pa - k, axis=1)
-                        top = top[:, pb - pa - k :]
-                    else:
-                        top = np.ascontiguousarray(sure.T)
-                    live = np.isfinite(top)
-                    idx = np.repeat(cols, top.shape[1]).reshape(top.shape)
-                    columns.add(idx[live], top[live])
-                    # Keep what can still make a top-k (forbidden pairs are dropped there).
-                    col_kth = top.min(axis=1) if pb - pa >= k else np.full(cols.size, -np.inf)
-                    keep = s >= (row_kth.astype(np.float32)[:, None] - two_eps)
-                    keep |= s >= (col_kth.astype(np.float32)[None, :] - two_eps)
-                    pos = np.flatnonzero(keep)
-                    r, c = np.divmod(pos, cols.size)
-                    flat = s.reshape(-1)
-                    self._collect(r + pa, cols[c], flat[pos], km.reshape(-1)[pos])
-            bar.update()
-        np.maximum(self.th_col, columns.table()[:, -1], out=self.th_col)
+                best = self._best_of(sure)
+                with self._lock:
+                    rows_acc.merge(rows, best)
+                full = (pb - pa) // groups * groups
+                if full:
+                    np.maximum(col_best, sure[:full].reshape(-1, groups, cols.size).max(axis=0),
+                               out=col_best)  # fmt: skip
+                np.maximum(col_best[: pb - pa - full], sure[full:], out=col_best[: pb - pa - full])
+            top = np.ascontiguousarray(col_best.T)
+            with self._lock:
+                cols_acc.merge(cols, top)
+                bar.update()
+            # Keep what can still make a top-k (forbidden pairs are dropped there), against
+            # the floors that now include this block.
+            floor_col = (cols_acc.floor[cols] - two_eps)[None, :]
+            for pa in range(a_all, b_all, step):
+                pb = min(b_all, pa + step)
+                s = a[pa - a_all : pb - a_all]
+                keep = s >= (rows_acc.floor[pa:pb] - two_eps)[:, None]
+                keep |= s >= floor_col
+                pos = np.flatnonzero(keep)
+                r, c = np.divmod(pos, cols.size)
+                self._collect(
+                    r + pa,
+                    cols[c],
+                    s.reshape(-1)[pos],
+                    km[pa - a_all : pb - a_all].reshape(-1)[pos],
+                )
+            self._count(seed_pairs=a.size)
+
+        self._run(range(self.block_start.size), seed_block)
+        self._merged = len(self.pool)  # all in the running top-k already
+        np.maximum(self.th_row, rows_acc.kth(), out=self.th_row)
+        np.maximum(self.th_col, cols_acc.kth(), out=self.th_col)
 
     def near_pass(self, bar: Progress) -> None:
         """Pairs within ρ (and of one street): bound, then score what can make a top-k."""
         two_eps = 2.0 * self.eps
         wd = self.w["distance"]
         n_blocks = self.block_start.size
-        in_cells = np.zeros(self.m, dtype=bool)
-        touched = scored = 0
-        for block in range(n_blocks + 1):
+
+        def near_block(block: int) -> None:
+            _, in_cells = self._scratch()
             if block < n_blocks:
                 cells, _ = self._near_cells(block, self.rho)
                 in_cells[_ranges(self.cell_start[cells], self.cell_stop[cells])[0]] = True
@@ -1036,32 +1263,28 @@ class _Engine:
                 cells = np.zeros(0, np.int64)
                 cols = counts = np.zeros(0, np.int64)
                 a_all, b_all = self.n_located, self.n
-                if a_all == b_all:
-                    break
             extra = self._street_extras(a_all, b_all, in_cells)
             in_cells[:] = False
             cols_all = np.concatenate([cols, extra])
             n_cells = cols.size
-            if cols_all.size:
-                thr_col = (self.th_col[cols_all] - two_eps).astype(np.float32)
+            touched = scored = 0
+            if cols_all.size and b_all > a_all:
+                thr_col = self._fixed_down(self.th_col[cols_all] - two_eps)
                 step = self._rows_fit(cols_all.size)
                 for pa in range(a_all, b_all, step):
                     pb = min(b_all, pa + step)
-                    a = self._gather_block(pa, pb, cols_all)
-                    self._specials_block(pa, pb, cols_all, a)
-                    u = a
+                    u = self._bound_block(pa, pb, cols_all)
                     if wd > 0:
-                        u = a.copy()
                         if n_cells:
-                            u[:, :n_cells] += np.repeat(
-                                self._decay_bound(pa, pb, cells), counts, axis=1
-                            )
+                            bound = self._fixed_up(self._decay_bound(pa, pb, cells))
+                            u[:, :n_cells] += np.repeat(bound, counts, axis=1)
                         if extra.size:
                             located = (pa + np.arange(pb - pa) < self.n_located)[:, None] & (
                                 extra < self.m_located
                             )[None, :]
-                            u[:, n_cells:] += np.where(located, np.float32(wd), np.float32(0))
-                    thr_row = (self.th_row[pa:pb] - two_eps).astype(np.float32)
+                            up = self._fixed_up(np.array([wd]))[0]
+                            u[:, n_cells:] += np.where(located, up, np.uint16(0))
+                    thr_row = self._fixed_down(self.th_row[pa:pb] - two_eps)
                     keep = u >= thr_row[:, None]
                     keep |= u >= thr_col[None, :]
                     if extra.size:  # beyond the cells, a block scans only same-street pairs
@@ -1071,26 +1294,37 @@ class _Engine:
                     pos = np.flatnonzero(keep)
                     touched += u.size
                     rows_local, c = np.divmod(pos, cols_all.size)
-                    i, j = rows_local + pa, cols_all[c]
-                    scored += i.size
-                    km = self._distance(i, j)
-                    s = a.reshape(-1)[pos] + self._decay(km)
-                    self._collect(i, j, s, km)
-            bar.update()
-        self.stats["near_pairs"] = touched
-        self.stats["near_scored"] = scored
+                    scored += pos.size
+                    self._pair_scores(rows_local + pa, cols_all[c])
+            with self._lock:
+                bar.update()
+            self._count(near_pairs=touched, near_scored=scored)
+
+        self._run(range(n_blocks + 1), near_block)
 
     def _decay_bound(self, pa: int, pb: int, cells: IntArray) -> F32:
-        """``w_distance · decay(lower bound of km)`` from each provider to each cell (float32)."""
-        gap = _box_gap(
-            self.xp64[pa:pb, None, :],
-            self.xp64[pa:pb, None, :],
-            self.cell_lo[None, cells],
-            self.cell_hi[None, cells],
-        )
-        bound = self.w["distance"] * np.exp2(-gap / self.half)
-        # Round up to float32, plus the error of the float32 scores it is compared with.
-        return np.asarray(bound * (1 + 4 * _U32) + 4 * _U32, dtype=np.float32)
+        """``w_distance · decay(lower bound of km)`` from each provider to each cell, rounded up.
+
+        In float32: the gap between a provider and a cell's box (widened by an ulp) is within
+        ``delta_km`` of the exact one, which is at most the chord, at most the arc.
+        """
+        gap2 = np.zeros((pb - pa, cells.size), dtype=np.float32)
+        part = np.empty_like(gap2)
+        for axis in range(3):
+            x = self.xp[pa:pb, axis, None]
+            np.subtract(self.cell_lo32[axis, cells][None, :], x, out=part)
+            np.maximum(part, x - self.cell_hi32[axis, cells][None, :], out=part)
+            np.maximum(part, 0, out=part)
+            part *= part
+            gap2 += part
+        gap = np.sqrt(gap2, out=gap2)
+        gap -= np.float32(self.delta_km)
+        np.maximum(gap, 0, out=gap)
+        gap *= np.float32(-1.0 / self.half)
+        bound = np.exp2(gap, out=gap)
+        bound *= np.float32(self.w["distance"] * (1 + 64 * _U32))
+        bound += np.float32(4 * _U32 * (1 + self.w["distance"]))
+        return bound
 
     def update_thresholds(self) -> None:
         """Thresholds: k-th best of the collected (distinct, surely allowed) pairs."""
@@ -1099,8 +1333,8 @@ class _Engine:
             self._rows_acc.add(i[sure], s[sure])
             self._cols_acc.add(j[sure], s[sure])
         self._merged = len(self.pool)
-        np.maximum(self.th_row, self._rows_acc.table()[:, -1], out=self.th_row)
-        np.maximum(self.th_col, self._cols_acc.table()[:, -1], out=self.th_col)
+        np.maximum(self.th_row, self._rows_acc.kth(), out=self.th_row)
+        np.maximum(self.th_col, self._cols_acc.kth(), out=self.th_col)
 
     def far_pass(self, bar: Progress, providers: IntArray, receivers: IntArray) -> None:
         """Pairs beyond ρ: group bounds on ``A``, then exact ``A``, then scores.
@@ -1120,113 +1354,175 @@ class _Engine:
         stats = _GroupStats(self, order, starts)
         # Group bounds in 16-bit fixed point, rounded up (half the memory traffic of float32).
         # Every bound is at most a_span = w_need + w_offer + w_kind·max + w_district.
-        a_span = w["need_met"] + w["offer_used"] + w["same_district"]
+        # (Offer-used terms are bounded one category at a time: room for all of them.)
+        n_ou = max((len(need) for need in stats.ou_need), default=0)
+        a_span = w["need_met"] + w["offer_used"] * max(1, n_ou) + w["same_district"]
         a_span += w["kind"] * float(self.scorer._kind_table.max(initial=0.0))
         scale = 2.0 ** math.floor(math.log2(60000.0 / (a_span + 1.0)))
         up = scale * (1 + 8 * _U32)
 
-        def fixed_up(x: FloatArray) -> npt.NDArray[np.uint16]:
-            return np.ceil(np.asarray(x, dtype=np.float64) * up).astype(np.uint16)
+        def fixed_up(x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint16]:
+            # up = scale · (1 + 2**-21) covers one rounding of the product, in float32 too.
+            y: npt.NDArray[np.floating[Any]] = np.multiply(
+                x, up, dtype=np.float32 if x.dtype == np.float32 else np.float64
+            )
+            np.ceil(y, out=y)
+            return y.astype(np.uint16)
 
         def fixed_down(x: FloatArray) -> npt.NDArray[np.uint16]:
             return np.floor(np.clip(x, 0.0, a_span + 1.0) * scale).astype(np.uint16)
 
+        # The bound rows of the groups: the table rows of their largest offered quantities.
         nm_index = {row: t for t, row in enumerate(sorted({r for g in stats._rows for r in g}))}
-        nm_table = np.empty((len(nm_index), receivers.size), dtype=np.uint16)
-        for row, t in nm_index.items():
-            nm_table[t] = fixed_up(self.table[row] if full else self.table[row, receivers])
+        group_rows: list[list[int]] = [
+            [nm_index[row] for row in stats.rows(g)] for g in range(n_groups)
+        ]
+        bound_rows = [fixed_up(self.table[row] if full else self.table[row, receivers])
+                      for row in nm_index]  # fmt: skip
+        # Offer-used terms are zero but at the few receivers offering the category: added
+        # there, per group, each term ``<= w_offer``.
+        offering: dict[int, tuple[IntArray, FloatArray]] = {}
+        for c in self.ou_rows:
+            offers = self.offers_r[c, receivers]
+            where = np.flatnonzero(offers > 0)
+            offering[c] = (where, offers[where])
+        bound_rows.append(np.zeros(receivers.size, dtype=np.uint16))  # padding
+        bound_table = np.vstack(bound_rows)
+        del bound_rows
+        n_rows = np.array([len(rows) for rows in group_rows], dtype=np.int64)
+        rows_mat = np.full((n_groups, int(n_rows.max(initial=0))), bound_table.shape[0] - 1)
+        for g, rows in enumerate(group_rows):
+            rows_mat[g, : len(rows)] = rows
         limit_col = fixed_down(self.th_col[receivers] - slack)
         seg = self.segments if full else _runs(self.kinds_r[receivers], self.district_r[receivers])
         seg_len = np.diff(seg)
         seg_kind = self.kinds_r[receivers[seg[:-1]]]
         seg_district = self.district_r[receivers[seg[:-1]]]
-        kind_table = w["kind"] * self.scorer._kind_table
+        bonus = fixed_up(stats.bonus(self, seg_kind, seg_district))
         direct_coef = dict(self.direct_nm)
         theta_all = fixed_down(np.minimum.reduceat(self.th_row[order], starts[:-1]) - slack)
 
-        def scan(groups: range) -> tuple[list[IntArray], list[IntArray], int, int]:
-            """Bounds of the groups, then their members' exact bound at the receivers hit."""
-            limit = np.empty(receivers.size, dtype=np.uint16)
-            found_i: list[IntArray] = []
-            found_j: list[IntArray] = []
+        def direct_terms(g: int) -> F32:
+            """Float32 bound of the terms of the categories without a table, group ``g``."""
+            extra = np.zeros(receivers.size, dtype=np.float32)
+            _, ou_scale, ou_direct = stats.ou(g)
+            if ou_direct and ou_scale > 0:
+                for c, top in ou_direct:
+                    term = np.minimum(top, self.offers_r[c, receivers])
+                    extra += (self.scorer._category_w[c] * term).astype(np.float32)
+                extra *= np.float32(ou_scale)
+                np.minimum(extra, np.float32(w["offer_used"]), out=extra)
+            for c, top in stats.direct(g):
+                needs = self.needs_r[c, receivers]
+                extra += (np.minimum(top, needs) * direct_coef[c][receivers]).astype(np.float32)
+            return extra
+
+        with_direct = stats.has_direct()
+        # Float32 thresholds a member's bound must reach, rounded down (the slack covers it).
+        low = np.float32(-np.inf)
+        row_need = np.nextafter((self.th_row - slack).astype(np.float32), low)
+        col_need = np.nextafter((self.th_col - slack).astype(np.float32), low)
+        batch = max(1, min(_FAR_BATCH, _FAR_BATCH_BYTES // (2 * max(1, receivers.size))))
+        found_i: list[IntArray] = []
+        found_j: list[IntArray] = []
+
+        def scan(first: int) -> None:
+            """Bounds of a batch of groups, then their members' exact bound at the receivers
+            hit.
+
+            A batch's bounds are one ``(groups, receivers)`` uint16 matrix: the kind and
+            district bonus expanded over the receiver segments, plus the fixed-point table rows
+            of each group's largest quantities (groups sorted by their number of rows, so
+            that the groups with more than ``e`` rows are a prefix: one gather and one
+            addition per ``e``), plus the few float32 extra terms.
+            """
             hits_total = expanded = 0
-            for g in groups:
+            gs = np.arange(first, min(n_groups, first + batch))
+            gs = gs[np.argsort(-n_rows[gs], kind="stable")]
+            size = gs.size
+            ub = np.repeat(bonus[gs], seg_len, axis=1)
+            tmp = np.empty_like(ub)
+            counts = n_rows[gs]
+            for e in range(int(counts.max(initial=0))):
+                r = int(np.count_nonzero(counts > e))
+                np.take(bound_table, rows_mat[gs[:r], e], axis=0, out=tmp[:r], mode="clip")
+                ub[:r] += tmp[:r]
+            for t, g in enumerate(gs.tolist()):
+                need = stats.ou_need[g]
+                if need:
+                    scale_g = float(stats._ou_scale[g])
+                    for c, v in need:
+                        where, offered = offering[c]
+                        term = scale_g * self.scorer._category_w[c] * np.minimum(v, offered)
+                        np.minimum(term, w["offer_used"], out=term)
+                        ub[t, where] += fixed_up(term)
+                if with_direct:
+                    ub[t] += fixed_up(direct_terms(g))
+            # Hit: the bound reaches the column's limit or the group's (two compares and a
+            # flat nonzero are several times faster than a broadcast minimum and a 2-D
+            # nonzero).
+            above = ub >= limit_col[None, :]
+            above |= ub >= theta_all[gs][:, None]
+            rows_hit, hit = np.divmod(np.flatnonzero(above), receivers.size)
+            edges = np.searchsorted(rows_hit, np.arange(size + 1))
+            mine_i: list[IntArray] = []
+            mine_j: list[IntArray] = []
+            for t in np.flatnonzero(np.diff(edges)).tolist():
+                g = int(gs[t])
                 members = order[starts[g] : starts[g + 1]]
-                # Kind affinity and same-district bonus: constant on each (kind, district).
-                kinds, districts = stats.combos(g)
-                bonus = kind_table[kinds[:, None], seg_kind[None, :]]
-                bonus += w["same_district"] * (
-                    (districts[:, None] == seg_district[None, :]) & (districts[:, None] >= 0)
-                )
-                ub = np.repeat(fixed_up(bonus.max(axis=0)), seg_len)
-                for row in stats.rows(g):
-                    ub += nm_table[nm_index[row]]
-                ou_rows, ou_scale, ou_direct = stats.ou(g)
-                extra = np.zeros(0, dtype=np.float32)
-                if (ou_rows or ou_direct) and ou_scale > 0:
-                    extra = np.zeros(receivers.size, dtype=np.float32)
-                    for row in ou_rows:
-                        extra += self.table[row] if full else self.table[row, receivers]
-                    for c, top in ou_direct:
-                        term = np.minimum(top, self.offers_r[c, receivers])
-                        extra += (self.scorer._category_w[c] * term).astype(np.float32)
-                    extra *= np.float32(ou_scale)
-                    np.minimum(extra, np.float32(w["offer_used"]), out=extra)
-                for c, top in stats.direct(g):
-                    if extra.size == 0:
-                        extra = np.zeros(receivers.size, dtype=np.float32)
-                    needs = self.needs_r[c, receivers]
-                    extra += (np.minimum(top, needs) * direct_coef[c][receivers]).astype(np.float32)
-                if extra.size:
-                    ub += fixed_up(extra)
-                np.minimum(limit_col, theta_all[g], out=limit)
-                hit = np.flatnonzero(ub >= limit)
-                bar.update()
-                if hit.size == 0:
-                    continue
-                hits_total += hit.size
+                hits_total += int(edges[t + 1] - edges[t])
                 # Members × surviving receivers: exact A (+ far distance bonus) vs thresholds.
-                j = receivers[hit]
+                j = receivers[hit[edges[t] : edges[t + 1]]]
                 a = self._member_table(members, j, stats.used(g))
-                need = np.minimum(self.th_row[members][:, None], self.th_col[j][None, :])
-                ok = np.flatnonzero(a >= (need - slack).astype(np.float32))
+                good = a >= row_need[members][:, None]
+                good |= a >= col_need[j][None, :]
+                ok = np.flatnonzero(good)
                 expanded += a.size
                 if ok.size:
                     mi, hj = np.divmod(ok, j.size)
-                    found_i.append(members[mi])
-                    found_j.append(j[hj])
-            return found_i, found_j, hits_total, expanded
+                    mine_i.append(members[mi])
+                    mine_j.append(j[hj])
+            with self._lock:
+                found_i.extend(mine_i)
+                found_j.extend(mine_j)
+                bar.update(size)
+            self._count(far_hits=hits_total, far_expanded=expanded)
 
-        # One thread: on a loaded 2-core machine two threads lose to one (GIL, BLAS).
-        found_i, found_j, hits_total, expanded = scan(range(n_groups))
+        # One thread: the scan runs many small numpy calls, and two threads queue on the GIL.
+        self._run(range(0, n_groups, batch), scan, threads=1)
         scored = 0
         if found_i:
             i, jj = np.concatenate(found_i), np.concatenate(found_j)
             fresh = self._fresh(i, jj)
             scored = int(fresh.sum())
             self._pair_scores(i[fresh], jj[fresh])
-        self.stats["far_groups"] = self.stats.get("far_groups", 0) + n_groups
-        self.stats["far_hits"] = self.stats.get("far_hits", 0) + hits_total
-        self.stats["far_expanded"] = self.stats.get("far_expanded", 0) + expanded
-        self.stats["far_scored"] = self.stats.get("far_scored", 0) + scored
+        self._count(far_groups=n_groups, far_scored=scored)
 
     def _member_table(self, members: IntArray, cols: IntArray, used: IntArray) -> F32:
         """Upper bound of ``A`` of a few providers × receivers ``cols`` (``used``: their rows).
 
         Within a relative 2**-8 of ``A``: a filter; the pairs it passes are scored exactly.
+        The used rows at those receivers are gathered once (``used × cols`` scattered reads
+        of the half-precision table); each slot of the members then adds whole rows of that
+        small matrix (padded slots select the zero row).
         """
-        slot = self.slot_row[members]
-        left = np.zeros((members.size, used.size), dtype=np.float32)
-        left[np.arange(members.size)[:, None], np.searchsorted(used, slot)] = self.slot_coef[
-            members
-        ]
-        # Whole receiver-major rows (half precision, one stream each), then the used columns;
-        # rounding to float16 loses at most 2**-11 relatively, so scale up by 2**-9.
-        right = np.take(self.table_h, cols, axis=0)[:, used].astype(np.float32)
-        # A small product in einsum's own loop: BLAS threads cost far more than they save here.
-        out = np.einsum("ij,kj->ik", left, right, optimize=False)
+        index = used[:, None] * self.m + cols[None, :]
+        sub = np.take(self.table_h.reshape(-1), index, mode="clip").astype(np.float32)
         if self.table_h.dtype == np.float16:
-            out *= np.float32(1 + 2.0**-9)
+            # Rounding to float16 loses at most 2**-11 relatively: scale up by 2**-9.
+            sub *= np.float32(1 + 2.0**-9)
+        pos = np.searchsorted(used, self.slot_row[members])
+        width = int(self.slot_count[members].max(initial=0))
+        weighted = int(self.weighted_from[members].min(initial=width))
+        out = np.take(sub, pos[:, 0], axis=0, mode="clip")  # in range
+        if weighted == 0:
+            out *= self.slot_coef[members, 0, None]
+        term = np.empty_like(out)
+        for e in range(1, width):
+            np.take(sub, pos[:, e], axis=0, out=term, mode="clip")
+            if e >= weighted:
+                term *= self.slot_coef[members, e, None]
+            out += term
         for c, coef in self.direct_nm:
             term = np.minimum(self.offers_p[c, members, None], self.needs_r[c][cols][None, :])
             out += (term * coef[cols][None, :]).astype(np.float32)
@@ -1250,7 +1546,7 @@ class _Engine:
         lonely = ~np.isfinite(self.th_row[providers])
         parts = [self.offers_p[c, providers] > 0 for c in nm_cats] if _CLASS_SPLIT else []
         if ou_cats:
-            parts.append((self.needs_p[ou_cats][:, providers] > 0).any(axis=0))
+            parts.append(np.asarray((self.needs_p[ou_cats][:, providers] > 0).any(axis=0)))
         parts.append(lonely)
         bits = np.packbits(np.array(parts, dtype=bool).reshape(len(parts), -1).T, axis=1)
         _, inverse = np.unique(bits, axis=0, return_inverse=True)
@@ -1385,6 +1681,11 @@ class _GroupStats:
         ou_cats = sorted(engine.ou_rows)
         offer_max = top(engine.offers_p[nm_cats])
         need_max = top(engine.needs_p[ou_cats])
+        # The offer-used categories of each group with its largest need there.
+        self.ou_need: list[list[tuple[int, float]]] = [[] for _ in range(n_groups)]
+        for t, c in enumerate(ou_cats):
+            for g in np.flatnonzero(need_max[t] > 0).tolist():
+                self.ou_need[g].append((c, float(need_max[t, g])))
         self._rows: list[list[int]] = [[] for _ in range(n_groups)]
         self._ou_rows: list[list[int]] = [[] for _ in range(n_groups)]
         for t, c in enumerate(nm_cats):
@@ -1432,6 +1733,23 @@ class _GroupStats:
 
     def direct(self, g: int) -> list[tuple[int, float]]:
         return [(c, float(top[g])) for c, top in self._direct.items() if top[g] > 0]
+
+    def has_direct(self) -> bool:
+        """Whether some category has no table (too many distinct values)."""
+        return bool(self._direct or self._direct_need)
+
+    def bonus(self, engine: _Engine, seg_kind: IntArray, seg_district: IntArray) -> FloatArray:
+        """Kind affinity plus same-district bonus, the largest over each group's (kind,
+        district) pairs, per receiver segment: ``(groups, segments)``."""
+        w = engine.w
+        kind = w["kind"] * engine.scorer._kind_table[self._combo_kind[:, None], seg_kind[None, :]]
+        kind += w["same_district"] * (
+            (self._combo_district[:, None] == seg_district[None, :])
+            & (self._combo_district[:, None] >= 0)
+        )
+        if kind.shape[0] == 0:
+            return np.zeros((self._combo_ptr.size - 1, seg_kind.size))
+        return np.asarray(np.maximum.reduceat(kind, self._combo_ptr[:-1], axis=0))
 
     def combos(self, g: int) -> tuple[IntArray, IntArray]:
         a, b = self._combo_ptr[g], self._combo_ptr[g + 1]
@@ -1497,8 +1815,12 @@ def top_k(
     scores are exact (whole-number or binary-fraction quantities and category weights);
     otherwise equal to the top-k of the float64 scores of :meth:`PairScorer.scores`. See the
     module docstring for the algorithm. Work grows with the pairs within the near radius
-    (a few thousand per provider at most) plus, without a small ``max_km``, one pass over
-    the receivers per group of providers offering the same categories. Deterministic.
+    (a few thousand per provider; with ``max_km`` up to a few near radii, every pair within
+    ``max_km``) plus, without such a ``max_km``, one pass over the receivers per group of
+    providers offering the same categories. On a 2-core machine, 50,000 × 50,000 units of
+    :func:`~pbmatch.datasets.synthetic_city` take about 15 s, 10 s with ``max_km=10``
+    (``benchmarks/bench_candidates.py``). Up to two threads; deterministic (the result does
+    not depend on them).
 
     Examples
     --------

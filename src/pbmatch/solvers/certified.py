@@ -100,9 +100,11 @@ __all__ = [
     "DEFAULT_K",
     "Certificate",
     "ScoreSource",
+    "best_of_groups",
     "block_candidates",
     "certify",
     "dense_candidates",
+    "kth_best",
     "solve",
     "solve_certified",
     "unsupported",
@@ -475,6 +477,38 @@ def _solve_round(
     return status, message, chosen, duals
 
 
+@dataclass(frozen=True, eq=False)
+class _Last:
+    """The last round's candidates, solution and prices (for :func:`_still_optimal`)."""
+
+    keys: I64
+    gains: I64
+    chosen: BoolArray
+    duals: Duals
+    scale: float
+
+
+def _still_optimal(
+    rows: I64, cols: I64, gains: I64, keys: I64, caps: tuple[I64, I64, I64, I64], last: _Last
+) -> tuple[Status, str, BoolArray, Duals] | None:
+    """The last solution with prices for the enlarged candidate set, if it is still optimal.
+
+    Added candidates often leave the solution optimal and only move the prices (a new
+    pair's positive reduced gain under the old prices is then absorbed by new ones): one
+    shortest-path pass (:func:`~pbmatch.solvers.duals.compute_duals`) finds out, instead of
+    a solve. None when it is not (a negative cycle) or the old pairs' gains changed.
+    """
+    old = _is_candidate(keys, last.keys)
+    if int(old.sum()) != last.keys.size or not np.array_equal(gains[old], last.gains):
+        return None  # scores were refreshed or rescaled
+    chosen = np.zeros(keys.size, dtype=np.bool_)
+    chosen[np.flatnonzero(old)[last.chosen]] = True
+    duals = compute_duals(rows, cols, gains, chosen, *caps)
+    if duals is None or dual_violations(duals, rows, cols, gains, chosen, *caps):
+        return None
+    return OPTIMAL, "the last solution, still optimal with the added candidates", chosen, duals
+
+
 def _top_per_group(group: I64, score: F64, q: int, n_groups: int) -> BoolArray:
     """Mask of (about) the ``q`` highest ``score`` entries of each ``group``.
 
@@ -648,32 +682,8 @@ def _suspect_pairs(u: F64, v: F64, a: F64, b: F64) -> tuple[I64, I64]:
     return _cat([p[0] for p in parts], np.int64), _cat([p[1] for p in parts], np.int64)
 
 
-class _Scored:
-    """Exact scores of pairs already scored, as sorted runs of keys ``i * m + j``.
-
-    Holds at most ``limit`` pairs (16 bytes each): past that, suspects are scored again in
-    later rounds rather than kept (on a 50,000 x 50,000 city they were 33-39 million a round).
-    """
-
-    def __init__(self, limit: int = 1 << 23) -> None:
-        self.runs: list[tuple[I64, F64]] = []
-        self.room = limit
-
-    def lookup(self, key: I64) -> F64:
-        """Known scores of ``key``, NaN where unknown."""
-        out = np.full(key.size, np.nan)
-        for keys, values in self.runs:
-            pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
-            hit = keys[pos] == key
-            out[hit] = values[pos[hit]]
-        return out
-
-    def add(self, key: I64, values: F64) -> None:
-        key, values = key[: self.room], values[: self.room]
-        if key.size:
-            self.room -= key.size
-            order = np.argsort(key, kind="stable")
-            self.runs.append((key[order], values[order]))
+_KEEP_SCORED = 1 << 24
+"""Most pairs held with known scores (candidates and scored suspects, 25 bytes each)."""
 
 
 def _price_bounded(
@@ -681,21 +691,34 @@ def _price_bounded(
     duals: Duals,
     scale: float,
     keys: I64,
+    given: I64,
     need: tuple[BoolArray, BoolArray],
     per_row: int,
     exact: bool,
-    scored: _Scored,
+    known: _Known,
+    passes: list[tuple[F64, F64, F64, F64]],
+    ahead: int = 0,
 ) -> tuple[I64, I64, F64, int]:
     """Pricing with bounds instead of a pass over every pair.
 
-    ``bounded = (row_bound, col_bound, pair_scores)``: every pair outside the initial
-    candidates scores at most ``row_bound[i]`` and at most ``col_bound[j]``. A pair can only
-    violate when ``min(row_bound[i], col_bound[j]) * scale > u_i + v_j``; those *suspects* are
-    found by :func:`_suspect_pairs` (with a margin that makes the float test a superset) and
-    scored exactly with ``pair_scores(rows, cols)``, once: ``scored`` keeps their scores for
-    the next rounds (the bounds do not change and the prices little, so the suspects of one
-    round are mostly those of the last). Returns the selected violators (as :func:`_price`),
-    and how many suspects there were.
+    ``bounded = (row_bound, col_bound, pair_scores)``: every pair outside the given
+    candidates (sorted keys ``given``) scores at most ``row_bound[i]`` and at most
+    ``col_bound[j]``. A pair can only violate when ``min(row_bound[i], col_bound[j]) * scale >
+    u_i + v_j``; those *suspects* are found by :func:`_suspect_chunks` (with a margin that
+    makes the float test a superset) and scored exactly with ``pair_scores(rows, cols)``.
+
+    Each suspect is scored once over all rounds: the scored ones that do not join the
+    candidates now join ``known`` (priced from their scores in every later round, like the
+    given candidates), and the tests of this pass are kept in ``passes``, so that a later pass
+    skips every pair an earlier one enumerated (a given candidate, a current one, or in
+    ``known``) without looking it up, and scores only new suspects. That needs room in
+    ``known`` (:data:`_KEEP_SCORED`); without it the pass is not recorded and its suspects are
+    scored again next time. Current candidates (keys ``keys``) and given ones are skipped.
+
+    Returns the pairs to add to the candidates: the violators (``per_row`` per row and
+    column, as :func:`_price`) and, when there are any, up to ``min(ahead, LOOK_AHEAD x
+    violators)`` more suspects with the highest reduced gains below zero (as
+    :meth:`_Known.price`); and how many suspects were scored.
     """
     row_bound, col_bound, pair_scores = bounded
     m = col_bound.size
@@ -710,42 +733,45 @@ def _price_bounded(
         b = np.where(np.isfinite(v), top_c - v + slack_c, -np.inf)
     a = np.nan_to_num(a, nan=-np.inf)
     b = np.nan_to_num(b, nan=-np.inf)
-    out_r, out_c, out_s, out_g = [], [], [], []
-    new_keys, new_scores = [], []
-    suspects = kept = 0
-    chunks = _suspect_chunks(
-        np.where(np.isfinite(u), u, np.inf), np.where(np.isfinite(v), v, np.inf), a, b
-    )
-    for r, c in chunks:  # chunk by chunk: memory stays proportional to a chunk
+    u_key, v_key = np.where(np.isfinite(u), u, np.inf), np.where(np.isfinite(v), v, np.inf)
+    parts: list[tuple[I64, I64, F64, I64]] = []
+    suspects = 0
+    for r, c in _suspect_chunks(u_key, v_key, a, b):  # memory stays proportional to a chunk
+        seen = np.zeros(r.size, dtype=np.bool_)
+        for pa, pb, pu, pv in passes:
+            seen |= (pv[c] <= pa[r]) & (pu[r] <= pb[c])
+        r, c = r[~seen], c[~seen]
         key = r * m + c
-        fresh = ~_is_candidate(key, keys)
-        r, c, key = r[fresh], c[fresh], key[fresh]
+        fresh = ~(_is_candidate(key, given) | _is_candidate(key, keys))
+        r, c = r[fresh], c[fresh]
+        if r.size == 0:
+            continue
         suspects += r.size
-        s = scored.lookup(key)
-        unknown = np.isnan(s)
-        if unknown.any():
-            s[unknown] = np.asarray(pair_scores(r[unknown], c[unknown]), dtype=np.float64)
-            if kept < scored.room:
-                new_keys.append(key[unknown][: scored.room - kept])
-                new_scores.append(s[unknown][: scored.room - kept])
-                kept += new_keys[-1].size
-        excess = _excess(s, scale, duals.u[r], duals.v[c])
-        keep = excess > 0
-        if exact:
-            scaled = s * scale
-            keep |= (scaled != np.rint(scaled)) & (scaled > u[r] + v[c])
-        keep &= (s > -np.inf) & ((s > 0) | need[0][r] | need[1][c])
-        if keep.any():
-            out_r.append(r[keep])
-            out_c.append(c[keep])
-            out_s.append(s[keep])
-            out_g.append(np.maximum(excess[keep], 1).astype(np.float64))
-    if new_keys:
-        scored.add(np.concatenate(new_keys), np.concatenate(new_scores))
-    r, c = _cat(out_r, np.int64), _cat(out_c, np.int64)
-    s, gap = _cat(out_s, np.float64), _cat(out_g, np.float64)
-    top = _select(r, c, gap, per_row, row_bound.size, m)
-    return r[top], c[top], s[top], suspects
+        s = np.asarray(pair_scores(r, c), dtype=np.float64).reshape(-1)
+        useful = (s > -np.inf) & ((s > 0) | need[0][r] | need[1][c])
+        r, c, s = r[useful], c[useful], s[useful]
+        parts.append((r, c, s, _excess(s, scale, duals.u[r], duals.v[c])))
+    r, c = _cat([x[0] for x in parts], np.int64), _cat([x[1] for x in parts], np.int64)
+    s, excess = _cat([x[2] for x in parts], np.float64), _cat([x[3] for x in parts], np.int64)
+    keep = excess > 0
+    if exact:
+        scaled = s * scale
+        keep |= (scaled != np.rint(scaled)) & (scaled > u[r] + v[c])
+    hit = np.flatnonzero(keep)
+    gap = np.maximum(excess[hit], 1).astype(np.float64)
+    top = hit[_select(r[hit], c[hit], gap, per_row, row_bound.size, m)]
+    more = min(ahead, _LOOK_AHEAD * int(top.size), r.size - hit.size)
+    if top.size and more > 0:
+        below = np.flatnonzero(~keep)
+        if more < below.size:
+            below = below[np.sort(np.argpartition(-excess[below], more - 1)[:more])]
+        top = np.concatenate([top, below])
+    joins = np.zeros(r.size, dtype=np.bool_)
+    joins[top] = True
+    if known.size + r.size <= _KEEP_SCORED:
+        known.extend(r[~joins], c[~joins], s[~joins])
+        passes.append((a, b, u_key, v_key))
+    return r[joins], c[joins], s[joins], suspects
 
 
 def _reader(source: ScoreSource) -> PairFn:
@@ -796,6 +822,142 @@ class _Pool:
         s = np.concatenate([self.values, s])
         new = _Pool.build(r, c, s, self.m, _useful(r, c, s, *caps))
         self.rows, self.cols, self.values, self.keys = new.rows, new.cols, new.values, new.keys
+
+
+_LOOK_AHEAD = 10
+"""Known candidates added per violator found among them, by reduced gain (see _Known)."""
+
+
+class _Known:
+    """Pairs held back from the solves whose scores are known (candidates beyond ``start``,
+    scored suspects): pricing them is one vectorised pass (see :func:`solve_certified`)."""
+
+    def __init__(self, pool: _Pool, taken: BoolArray, shape: tuple[int, int]) -> None:
+        self.rows, self.cols, self.values = pool.rows, pool.cols, pool.values
+        self.shape = shape
+        self.taken = taken.copy()  # already among the solved candidates
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether some pairs are not among the solved candidates yet."""
+        return not bool(self.taken.all())
+
+    def extend(self, rows: I64, cols: I64, values: F64) -> None:
+        """More pairs, not taken."""
+        self.rows = np.concatenate([self.rows, rows])
+        self.cols = np.concatenate([self.cols, cols])
+        self.values = np.concatenate([self.values, values])
+        self.taken = np.concatenate([self.taken, np.zeros(rows.size, dtype=np.bool_)])
+
+    def take_all(self) -> tuple[I64, I64, F64]:
+        """Every pair not taken yet (all of them join the solve)."""
+        rest = ~self.taken
+        self.taken[:] = True
+        return self.rows[rest], self.cols[rest], self.values[rest]
+
+    def price(
+        self, duals: Duals, scale: float, per_row: int, exact: bool, room: int
+    ) -> tuple[I64, I64, F64, int]:
+        """Untaken candidates to solve on next, and how many candidates were priced.
+
+        The ``per_row`` most violating of every row and column and, when there are any, up
+        to ``min(room, LOOK_AHEAD x violators)`` more with the highest reduced gains, below
+        zero: the next prices move, and those are the pairs most likely to violate then (a
+        round saved costs a solve). All are marked taken.
+        """
+        rest = np.flatnonzero(~self.taken)
+        r, c, s = self.rows[rest], self.cols[rest], self.values[rest]
+        excess = _excess(s, scale, duals.u[r], duals.v[c])
+        keep = excess > 0
+        if exact:
+            scaled = s * scale
+            keep |= (scaled != np.rint(scaled)) & (scaled > duals.u[r] + duals.v[c])
+        hit = np.flatnonzero(keep)
+        gap = np.maximum(excess[hit], 1).astype(np.float64)
+        top = hit[_select(r[hit], c[hit], gap, per_row, *self.shape)]
+        more = min(room, _LOOK_AHEAD * top.size, rest.size - hit.size)
+        if top.size and more > 0:
+            below = np.flatnonzero(~keep)
+            near = np.argpartition(-excess[below], more - 1)[:more] if more < below.size else None
+            top = np.concatenate([top, below if near is None else below[np.sort(near)]])
+        self.taken[rest[top]] = True
+        return r[top], c[top], s[top], int(rest.size)
+
+
+def _group_ranks(group: I64, order: I64, size: int) -> I64:
+    """Rank of each element within its group, in the order ``order`` (0 = first)."""
+    p = group.size
+    # Sort (group, position in `order`) as one int64 key (unique, so any sort is stable).
+    key = np.sort(group[order].astype(np.int64) * p + np.arange(p, dtype=np.int64))
+    g = key // p
+    first = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(g, minlength=size), out=first[1:])
+    rank = np.empty(p, dtype=np.int64)
+    rank[order[key % p]] = np.arange(p, dtype=np.int64) - first[g]
+    return rank
+
+
+def _descending(values: F64) -> I64:
+    """Positions by score, best first; equal scores in position order."""
+    order: I64 = np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+    return order
+
+
+def best_of_groups(
+    rows: npt.ArrayLike, cols: npt.ArrayLike, scores: npt.ArrayLike, k: int, shape: tuple[int, int]
+) -> BoolArray:
+    """Mask of the pairs among the ``k`` best of their row or of their column.
+
+    Equal scores are ranked by position in the arrays (earlier first). ``O(p log p)`` for
+    ``p`` pairs: one sort by score and one stable sort by row and by column.
+
+    Examples
+    --------
+    Row 0's best is (0, 0), row 1's (1, 2); (0, 1) is the best of column 1, and (0, 2) of
+    nothing:
+
+    >>> best_of_groups([0, 0, 0, 1], [0, 1, 2, 2], [3.0, 1.0, 2.0, 5.0], 1, (2, 3)).tolist()
+    [True, True, False, True]
+    """
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    order = _descending(np.asarray(scores, dtype=np.float64))
+    mask: BoolArray = (_group_ranks(r, order, shape[0]) < k) | (
+        _group_ranks(c, order, shape[1]) < k
+    )
+    return mask
+
+
+def kth_best(
+    rows: npt.ArrayLike, cols: npt.ArrayLike, scores: npt.ArrayLike, k: int, shape: tuple[int, int]
+) -> tuple[F64, F64]:
+    """The ``k``-th best score listed for every row and every column (``-inf`` with fewer).
+
+    For an exact top-``k`` candidate set (the ``k`` best pairs of every row and column, and
+    possibly more), these bound every pair left out: the ``bounds`` of
+    :func:`solve_certified`. Same as :func:`pbmatch.problems.pairing.topk_bounds`, with one
+    sort by score shared by rows and columns.
+
+    Examples
+    --------
+    >>> rb, cb = kth_best([0, 0, 1], [0, 1, 1], [3.0, 2.0, 5.0], 2, (2, 2))
+    >>> rb.tolist(), cb.tolist()
+    ([2.0, -inf], [-inf, 2.0])
+    """
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    order = _descending(s)
+    out = []
+    for group, size in ((r, shape[0]), (c, shape[1])):
+        rank = _group_ranks(group, order, size)
+        bound = np.full(size, -np.inf)
+        at = rank == k - 1
+        bound[group[at]] = s[at]
+        out.append(bound)
+    return out[0], out[1]
 
 
 def _price_feasible_bounded(
@@ -933,6 +1095,7 @@ def solve_certified(
     bounds: tuple[Any, Any] | None = None,
     pair_scores: PairFn | None = None,
     pricing: str = "auto",
+    start: int | None = None,
 ) -> BackendResult:
     """Solve a b-matching exactly from candidates and prove it optimal for the full matrix.
 
@@ -964,6 +1127,11 @@ def solve_certified(
     pricing : {"auto", "blocks", "bounds"}, default "auto"
         ``blocks`` prices every pair through ``source`` block by block; ``bounds`` uses the
         bounds; ``auto`` uses the bounds when there are any and the source is not dense.
+    start : int, optional
+        Solve first on only the ``start`` best candidates of every row and of every column
+        (:func:`best_of_groups`); every other candidate is priced from its known score at the
+        start of each round, and joins when it violates, before any pair outside the
+        candidates is priced (by blocks or bounds). Default: solve on every candidate.
 
     Returns
     -------
@@ -1002,7 +1170,6 @@ def solve_certified(
         pricing == "bounds" or (pricing == "auto" and source.dense is None)
     )
     bounded: tuple[F64, F64, PairFn] | None = None
-    scored = _Scored()
     if use_bounds:
         assert bounds is not None
         scorer = pair_scores if pair_scores is not None else _reader(source)
@@ -1026,25 +1193,49 @@ def solve_certified(
             )
             perfect_known = True
     pool = _Pool.build(r, c, s, m, _useful(r, c, s, *caps))
+    given = pool.keys
+    # `known`: pairs with known scores not solved on yet, priced first in every round.
+    first = np.ones(pool.rows.size, dtype=np.bool_)
+    if start is not None and pool.rows.size:
+        first = best_of_groups(pool.rows, pool.cols, pool.values, start, (n, m))
+        if perfect_known:
+            first |= pool.rows == pool.cols
+    known = _Known(pool, first, (n, m))
+    if not first.all():
+        pool = _Pool(pool.rows[first], pool.cols[first], pool.values[first], pool.keys[first], m)
+    passes: list[tuple[F64, F64, F64, F64]] = []
     max_cost = _max_cost(n, m)
     most_pairs = min(int(lcap.sum()), int(rcap.sum()))
     priced = 0
     rounds = 0
     scaling = Scaling(1.0, None, 0)
+    last: _Last | None = None
+    solves = 0
     while rounds < max_rounds:
         rounds += 1
         r, c, s, keys = pool.rows, pool.cols, pool.values, pool.keys
         gains, scaling = scale_scores(s, max_cost=max_cost)
+        chosen: BoolArray | None
+        duals: Duals | None
         if r.size:
-            status, message, chosen, duals = _solve_round(
-                r, c, gains, keys, caps, square_one_to_one and perfect_known
-            )
+            kept = None if last is None else _still_optimal(r, c, gains, keys, caps, last)
+            if kept is not None:
+                status, message, chosen, duals = kept
+            else:
+                status, message, chosen, duals = _solve_round(
+                    r, c, gains, keys, caps, square_one_to_one and perfect_known
+                )
+                solves += 1
         elif has_min:
             status, message, chosen, duals = INFEASIBLE, "no candidate pair", None, None
         else:
             status, message = OPTIMAL, "no candidate pair"
             chosen = np.zeros(0, np.bool_)
             duals = compute_duals(r, c, gains, chosen, *caps)
+        last = None
+        if status == INFEASIBLE and has_min and known.waiting:
+            pool.add(*known.take_all(), caps)  # the minimums may need the other candidates
+            continue
         if status == INFEASIBLE and has_min:
             status, message, used, more = _phase_one(source, pool, caps, k, max_rounds, bounded)
             rounds += used
@@ -1060,9 +1251,28 @@ def solve_certified(
                 ERROR, f"{message}, but its prices fail: {'; '.join(broken)}", scaling=scaling
             )
         exact = scaling.resolution is None
+        if status == OPTIMAL:
+            last = _Last(keys, gains, chosen, duals, scaling.scale)
+        if known.waiting:
+            new_r, new_c, new_s, checked = known.price(duals, scaling.scale, k, exact, r.size // 4)
+            priced += checked
+            if new_r.size:
+                perfect_known = perfect_known or int(chosen.sum()) == n
+                pool.add(new_r, new_c, new_s, caps)
+                continue
         if bounded is not None:
             new_r, new_c, new_s, _ = _price_bounded(
-                bounded, duals, scaling.scale, keys, need, k, exact, scored
+                bounded,
+                duals,
+                scaling.scale,
+                keys,
+                given,
+                need,
+                k,
+                exact,
+                known,
+                passes,
+                r.size // 4,
             )
             changed = np.zeros(0, np.bool_)
         else:
@@ -1094,7 +1304,8 @@ def solve_certified(
                 c[chosen].astype(np.intp),
                 s[chosen],
                 status,
-                f"{message}; certified optimal after {rounds} rounds, {priced} pairs priced",
+                f"{message}; certified optimal after {rounds} rounds ({solves} solves), "
+                f"{priced} pairs priced",
                 scaling,
                 certificate=cert,
             )

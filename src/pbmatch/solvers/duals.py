@@ -47,7 +47,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FAR", "Duals", "compute_duals", "dual_violations", "residual_graph"]
+__all__ = [
+    "FAR",
+    "Duals",
+    "compute_duals",
+    "dual_violations",
+    "residual_graph",
+]
 
 I64 = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

@@ -22,26 +22,18 @@ import numpy.typing as npt
 from pbmatch._status import (
     ERROR,
     FEASIBLE,
-    INFEASIBLE,
-    NOT_SOLVED,
     OPTIMAL,
     Status,
 )
 from pbmatch.solvers.general_problem import GeneralProblem, GeneralSolution
+from pbmatch.solvers.status import map_status
 
-__all__ = ["CPSAT_STATUS", "CpsatOutcome", "solve", "solve_edges"]
+__all__ = ["CpsatOutcome", "solve", "solve_edges"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-CPSAT_STATUS: dict[str, Status] = {
-    "OPTIMAL": OPTIMAL,
-    "FEASIBLE": FEASIBLE,
-    "INFEASIBLE": INFEASIBLE,
-    "UNKNOWN": NOT_SOLVED,
-    "MODEL_INVALID": ERROR,
-}
-"""CP-SAT status name -> pbmatch status (an unknown name maps to ``"error"``)."""
+_SOLVER = "CpSolver"
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,7 +45,7 @@ class CpsatOutcome:
     chosen : ndarray of bool
         Per edge of the solved set; all False without a solution.
     status : str
-        The pbmatch status (``CPSAT_STATUS``).
+        The pbmatch status (:data:`pbmatch.solvers.status.STATUS_TABLE`, ``"CpSolver"`` rows).
     name : str
         CP-SAT's own status name.
     objective, bound : int
@@ -185,8 +177,8 @@ def solve_edges(
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = max(time_limit, 1e-3)
     code = solver.solve(model)
-    name = solver.status_name(code)
-    status = CPSAT_STATUS.get(name, ERROR)
+    name = str(solver.status_name(code))
+    status, _ = map_status(_SOLVER, name)
     wall = float(solver.wall_time)
     if status not in (OPTIMAL, FEASIBLE):
         return CpsatOutcome(np.zeros(p, dtype=bool), status, name, 0, 0, wall)

@@ -49,7 +49,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pbmatch._status import ERROR, FEASIBLE, INFEASIBLE, OPTIMAL, Status
-from pbmatch.solvers import general_cpsat
+from pbmatch.exceptions import SolverError
+from pbmatch.solvers import general_blossom, general_cpsat
 from pbmatch.solvers.general_lp import relaxation_duals, solve_relaxation
 from pbmatch.solvers.general_problem import GeneralProblem, GeneralSolution, components
 
@@ -184,6 +185,21 @@ def solve(problem: GeneralProblem) -> GeneralSolution:
     duals = relaxation_duals(problem, relax)
     rc2, z2 = duals.rc2, duals.z2
     stats["bellman_ford_passes"] = duals.passes
+    if bool((problem.capacity == 1).all()):
+        try:
+            chosen, blossom = general_blossom.solve_warm(problem, relax.x2, duals.y2, z2)
+        except SolverError as exc:  # never expected: the CP-SAT repair below is exact too
+            stats["blossom_failed"] = str(exc)
+        else:
+            stats.update({f"blossom_{key}": value for key, value in blossom.items()})
+            message = (
+                f"optimal, proven by a dual of equal value; double-cover relaxation with "
+                f"{stats['half_edges']} half edges, then {blossom['searches']} blossom "
+                f"search(es) from {blossom['roots']} exposed vertices ({relax.message})"
+            )
+            return GeneralSolution(
+                chosen, OPTIMAL, message, 2 * int(problem.costs[chosen].sum()), stats
+            )
     y2, upper2 = _odd_component_shift(problem, duals.y2, relax.upper2)
     stats["upper2"] = upper2
     sorted_rc = np.sort(rc2)

@@ -26,6 +26,13 @@ STATUS_TABLE: dict[tuple[str, str], Status] = {
     ("SimpleMinCostFlow", "BAD_RESULT"): ERROR,
     ("SimpleMinCostFlow", "BAD_COST_RANGE"): ERROR,
     ("SimpleMinCostFlow", "BAD_CAPACITY_RANGE"): ERROR,
+    # ortools.sat.python.cp_model.CpSolver.status_name(): OPTIMAL (proved), FEASIBLE (a
+    # solution, no proof: a limit stopped the search), UNKNOWN (stopped before any solution)
+    ("CpSolver", "OPTIMAL"): OPTIMAL,
+    ("CpSolver", "FEASIBLE"): FEASIBLE,
+    ("CpSolver", "INFEASIBLE"): INFEASIBLE,
+    ("CpSolver", "MODEL_INVALID"): ERROR,
+    ("CpSolver", "UNKNOWN"): NOT_SOLVED,
 }
 """``(solver class name, solver status name) -> pbmatch status``."""
 
@@ -54,6 +61,8 @@ def map_status(solver: str, status: Any) -> tuple[Status, str]:
     ('error', 'SimpleMinCostFlow status BAD_COST_RANGE')
     >>> map_status("SimpleLinearSumAssignment", "OPTIMAL")[0]
     'optimal'
+    >>> map_status("CpSolver", "UNKNOWN")
+    ('not_solved', 'CpSolver status UNKNOWN')
     """
     name = status_name(status)
     return STATUS_TABLE.get((solver, name), ERROR), f"{solver} status {name}"

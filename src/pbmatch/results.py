@@ -698,6 +698,20 @@ class GeneralMatchResult:
 # ---------------------------------------------------------------------------------------------
 # Three lists (allocate), double reporting (assign_posts), floating members
 # ---------------------------------------------------------------------------------------------
+
+
+def _table_graph(frame: Any, source: str, target: str) -> Any:
+    """A multigraph with one edge per row of ``frame``, from ``source`` to ``target``."""
+    import networkx as nx
+
+    rows = frame.dropna(subset=[source, target])
+    attributes = [column for column in rows.columns if column not in (source, target)]
+    graph = nx.from_pandas_edgelist(
+        rows, source, target, edge_attr=attributes or None, create_using=nx.MultiDiGraph
+    )
+    return graph
+
+
 def _check_status(status: str, message: str, result: Any) -> None:
     if status in WITH_SOLUTION:
         return
@@ -808,6 +822,16 @@ class AllocationResult:
         from pbmatch.report import to_html
 
         return to_html(self, **options)
+
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``provider`` -> ``receiver``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "provider", "receiver")
 
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
@@ -1018,6 +1042,16 @@ class PostAssignmentResult:
 
         return to_html(self, **options)
 
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``member`` -> ``post``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "member", "post")
+
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
         from pbmatch.io import write
@@ -1170,6 +1204,16 @@ class FloatingResult:
         from pbmatch.report import to_html
 
         return to_html(self, **options)
+
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``member`` -> ``host``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "member", "host")
 
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
@@ -1350,6 +1394,16 @@ class ExchangeResult:
 
         return to_html(self, **options)
 
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``giver`` -> ``receiver``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "giver", "receiver")
+
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
         from pbmatch.io import write
@@ -1501,6 +1555,16 @@ class JointBranchesResult:
         from pbmatch.report import to_html
 
         return to_html(self, **options)
+
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``group`` -> ``unit``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "group", "unit")
 
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""
@@ -1661,6 +1725,16 @@ class ProjectsResult:
         from pbmatch.report import to_html
 
         return to_html(self, **options)
+
+    def _repr_html_(self) -> str:
+        from pbmatch.report import repr_html
+
+        return repr_html(self)
+
+    def to_networkx(self) -> Any:
+        """One edge per row of :meth:`to_pandas`, ``unit`` -> ``project``, the other columns as
+        edge attributes (rows without both ends are left out). Needs pandas."""
+        return _table_graph(self.to_pandas(), "unit", "project")
 
     def write(self, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
         """Write to .xlsx, .csv, .json, .geojson or .html (see :func:`pbmatch.io.write`)."""

@@ -16,6 +16,9 @@ peer that proved its answer optimal (networkx always does), if pbmatch is worse 
 answer, or if a pbmatch result fails ``verify_general``. Both pbmatch and the CP-SAT peer run
 with a time limit; a run that stops without a proof is marked in the notes.
 
+pbmatch's notes say how much of each instance its relaxation left fractional (``half``) and
+what repaired it: blossom searches (1-matchings) or the edges handed to CP-SAT (b-matchings).
+
 Instances (``n`` nodes, about ``10 n`` edges, seeded):
 
 * ``uniform``: a uniformly random graph, weights uniform in [0, 1);
@@ -145,7 +148,11 @@ def run_pbmatch(
     seconds = time.perf_counter() - started
     proven = result.status == "optimal"
     extra = result.extra
-    note = f"{extra.get('half_edges', 0)} half, {extra.get('cpsat_edges', 0)} to CP-SAT"
+    note = f"{extra.get('half_edges', 0)} half, "
+    if "blossom_searches" in extra:
+        note += f"{extra['blossom_searches']} blossom searches"
+    else:
+        note += f"{extra.get('cpsat_edges', 0)} to CP-SAT"
     if not proven:
         note += f"; {result.status} at the time limit"
     return Answer(seconds, result.objective, len(result), proven, note), result

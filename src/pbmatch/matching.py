@@ -264,7 +264,7 @@ def match_blocks(
     shape: tuple[int, int],
     *,
     candidates: Any = None,
-    bounds: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    bounds: tuple[npt.ArrayLike, npt.ArrayLike] | int | None = None,
     pair_scores: Callable[[Any, Any], Any] | None = None,
     left_capacity: int | npt.ArrayLike = 1,
     right_capacity: int | npt.ArrayLike = 1,
@@ -291,11 +291,14 @@ def match_blocks(
         Pairs to start from: three arrays, or any object with ``rows``, ``cols`` and
         ``scores`` attributes. Default: the top ``k`` of every row and column, found in two
         passes over the blocks.
-    bounds : (row_bound, col_bound), optional
+    bounds : (row_bound, col_bound) or int, optional
         Every useful pair not in ``candidates`` scores at most ``row_bound[i]`` and at most
         ``col_bound[j]``; pricing then scores only the pairs the bounds cannot rule out, with
-        ``pair_scores``. Ignored without ``candidates`` (the default candidates bring their
-        own bounds).
+        ``pair_scores``. An int ``d`` says that ``candidates`` hold the ``d`` best pairs of
+        every row and of every column (as :meth:`PairScorer.top_k
+        <pbmatch.scoring.pairscore.PairScorer.top_k>` gives them): the ``d``-th best listed
+        score of each row and column is then the bound. Ignored without ``candidates`` (the
+        default candidates bring their own bounds).
     pair_scores : callable, optional
         ``pair_scores(rows, cols)``: exact scores of listed pairs; default, read rows through
         ``block``.
@@ -354,6 +357,10 @@ def match_blocks(
         triple = _candidates_iv(candidates, n, m)
     elif bounds is not None:
         bounds = None  # the default candidates come with their own bounds
+    if isinstance(bounds, (int, np.integer)) and not isinstance(bounds, bool):
+        if bounds < 1:
+            raise InputError(f"bounds is {bounds!r}; an int bound depth must be >= 1")
+        bounds = int(bounds)
     for name, value in (("k", k), ("start", start)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1

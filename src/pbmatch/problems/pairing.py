@@ -108,16 +108,14 @@ def _match_at_scale(scorer: PairScorer, rules: dict[str, Any]) -> MatchResult:
 
     With the scoring layer's exact top-``2k`` (``k`` = :data:`SCALE_K`, or more for large
     capacities), the ``2k``-th best score of every row and column bounds every pair left
-    out (:func:`~pbmatch.solvers.certified.kth_best`). The solve starts from the ``k / 2``
-    best candidates of every unit; the other candidates are priced from their known scores in
-    every round and join when they could improve the answer, and the pairs outside the
-    candidates are priced only where the bounds cannot rule them out (see
-    :func:`pbmatch.matching.match_blocks`). On a 50,000 x 50,000 synthetic city that is 3
-    solves on about 0.8 million pairs, and 5 million pairs scored outside the 2.6 million
-    candidates. Without the generator, candidates and pricing come from the blocks.
+    out (``bounds=2k`` in :func:`~pbmatch.matching.match_blocks`). The solve starts from the
+    ``k / 2`` best candidates of every unit; the other candidates are priced from their known
+    scores in every round and join when they could improve the answer, and the pairs outside
+    the candidates are priced only where the bounds cannot rule them out. On a 50,000 x
+    50,000 synthetic city that is 3 solves on about 0.8 million pairs, and 5 million pairs
+    scored outside the 2.6 million candidates. Without the generator, candidates and pricing
+    come from the blocks.
     """
-    from pbmatch.solvers.certified import kth_best
-
     n, m = scorer.shape
     k = max(SCALE_K, int(np.max(rules["left_capacity"], initial=1)) + 2)
     depth = 2 * k
@@ -127,10 +125,9 @@ def _match_at_scale(scorer: PairScorer, rules: dict[str, Any]) -> MatchResult:
     rows = np.asarray(found.rows, dtype=np.int64)
     cols = np.asarray(found.cols, dtype=np.int64)
     scores = np.asarray(found.scores, dtype=np.float64)
+    bounds: Any = depth  # an exact top-k of every row and column: its k-th scores bound the rest
     if hasattr(found, "row_bound") and hasattr(found, "col_bound"):
         bounds = (found.row_bound, found.col_bound)
-    else:  # exact top-k of every row and column: its k-th scores bound the rest
-        bounds = kth_best(rows, cols, scores, depth, (n, m))
     return match_blocks(
         scorer.block,
         (n, m),

@@ -93,7 +93,7 @@ _BLOCK_PROVIDERS = 192.0  # providers per block of the grid (target)
 _PAIR_CHUNK = 1 << 18  # pairs scored at a time on the sparse path
 _BYTES_PER_BLOCK_PAIR = 24  # working memory of one (provider, receiver) pair of a block
 _BYTES_PER_CANDIDATE = 40
-_SEED_SPAN = 3.0  # seed radius, in distances to a unit's k-th nearest receiver
+_SEED_SPAN = 2.0  # seed radius, in distances to a unit's k-th nearest receiver
 _CLASS_SPLIT = 1
 _KIND_SPLIT = 0.01
 _THETA_SPLIT = 1.0
@@ -1354,9 +1354,7 @@ class _Engine:
         stats = _GroupStats(self, order, starts)
         # Group bounds in 16-bit fixed point, rounded up (half the memory traffic of float32).
         # Every bound is at most a_span = w_need + w_offer + w_kind·max + w_district.
-        # (Offer-used terms are bounded one category at a time: room for all of them.)
-        n_ou = max((len(need) for need in stats.ou_need), default=0)
-        a_span = w["need_met"] + w["offer_used"] * max(1, n_ou) + w["same_district"]
+        a_span = w["need_met"] + w["offer_used"] + w["same_district"]
         a_span += w["kind"] * float(self.scorer._kind_table.max(initial=0.0))
         scale = 2.0 ** math.floor(math.log2(60000.0 / (a_span + 1.0)))
         up = scale * (1 + 8 * _U32)
@@ -1379,13 +1377,6 @@ class _Engine:
         ]
         bound_rows = [fixed_up(self.table[row] if full else self.table[row, receivers])
                       for row in nm_index]  # fmt: skip
-        # Offer-used terms are zero but at the few receivers offering the category: added
-        # there, per group, each term ``<= w_offer``.
-        offering: dict[int, tuple[IntArray, FloatArray]] = {}
-        for c in self.ou_rows:
-            offers = self.offers_r[c, receivers]
-            where = np.flatnonzero(offers > 0)
-            offering[c] = (where, offers[where])
         bound_rows.append(np.zeros(receivers.size, dtype=np.uint16))  # padding
         bound_table = np.vstack(bound_rows)
         del bound_rows
@@ -1402,11 +1393,13 @@ class _Engine:
         direct_coef = dict(self.direct_nm)
         theta_all = fixed_down(np.minimum.reduceat(self.th_row[order], starts[:-1]) - slack)
 
-        def direct_terms(g: int) -> F32:
-            """Float32 bound of the terms of the categories without a table, group ``g``."""
+        def extra_terms(g: int) -> F32:
+            """Float32 bound of the offer-used and direct terms of group ``g``."""
             extra = np.zeros(receivers.size, dtype=np.float32)
-            _, ou_scale, ou_direct = stats.ou(g)
-            if ou_direct and ou_scale > 0:
+            ou_rows, ou_scale, ou_direct = stats.ou(g)
+            if (ou_rows or ou_direct) and ou_scale > 0:
+                for row in ou_rows:
+                    extra += self.table[row] if full else self.table[row, receivers]
                 for c, top in ou_direct:
                     term = np.minimum(top, self.offers_r[c, receivers])
                     extra += (self.scorer._category_w[c] * term).astype(np.float32)
@@ -1417,7 +1410,7 @@ class _Engine:
                 extra += (np.minimum(top, needs) * direct_coef[c][receivers]).astype(np.float32)
             return extra
 
-        with_direct = stats.has_direct()
+        with_extra = {g for g in range(n_groups) if stats.has_extra(g)}
         # Float32 thresholds a member's bound must reach, rounded down (the slack covers it).
         low = np.float32(-np.inf)
         row_need = np.nextafter((self.th_row - slack).astype(np.float32), low)
@@ -1448,16 +1441,8 @@ class _Engine:
                 np.take(bound_table, rows_mat[gs[:r], e], axis=0, out=tmp[:r], mode="clip")
                 ub[:r] += tmp[:r]
             for t, g in enumerate(gs.tolist()):
-                need = stats.ou_need[g]
-                if need:
-                    scale_g = float(stats._ou_scale[g])
-                    for c, v in need:
-                        where, offered = offering[c]
-                        term = scale_g * self.scorer._category_w[c] * np.minimum(v, offered)
-                        np.minimum(term, w["offer_used"], out=term)
-                        ub[t, where] += fixed_up(term)
-                if with_direct:
-                    ub[t] += fixed_up(direct_terms(g))
+                if g in with_extra:
+                    ub[t] += fixed_up(extra_terms(g))
             # Hit: the bound reaches the column's limit or the group's (two compares and a
             # flat nonzero are several times faster than a broadcast minimum and a 2-D
             # nonzero).
@@ -1681,11 +1666,6 @@ class _GroupStats:
         ou_cats = sorted(engine.ou_rows)
         offer_max = top(engine.offers_p[nm_cats])
         need_max = top(engine.needs_p[ou_cats])
-        # The offer-used categories of each group with its largest need there.
-        self.ou_need: list[list[tuple[int, float]]] = [[] for _ in range(n_groups)]
-        for t, c in enumerate(ou_cats):
-            for g in np.flatnonzero(need_max[t] > 0).tolist():
-                self.ou_need[g].append((c, float(need_max[t, g])))
         self._rows: list[list[int]] = [[] for _ in range(n_groups)]
         self._ou_rows: list[list[int]] = [[] for _ in range(n_groups)]
         for t, c in enumerate(nm_cats):
@@ -1734,9 +1714,9 @@ class _GroupStats:
     def direct(self, g: int) -> list[tuple[int, float]]:
         return [(c, float(top[g])) for c, top in self._direct.items() if top[g] > 0]
 
-    def has_direct(self) -> bool:
-        """Whether some category has no table (too many distinct values)."""
-        return bool(self._direct or self._direct_need)
+    def has_extra(self, g: int) -> bool:
+        """Whether group ``g`` has offer-used rows or categories without a table."""
+        return bool(self._ou_rows[g] or self._direct or self._direct_need)
 
     def bonus(self, engine: _Engine, seg_kind: IntArray, seg_district: IntArray) -> FloatArray:
         """Kind affinity plus same-district bonus, the largest over each group's (kind,
@@ -1817,10 +1797,11 @@ def top_k(
     module docstring for the algorithm. Work grows with the pairs within the near radius
     (a few thousand per provider; with ``max_km`` up to a few near radii, every pair within
     ``max_km``) plus, without such a ``max_km``, one pass over the receivers per group of
-    providers offering the same categories. On a 2-core machine, 50,000 × 50,000 units of
-    :func:`~pbmatch.datasets.synthetic_city` take about 15 s, 10 s with ``max_km=10``
-    (``benchmarks/bench_candidates.py``). Up to two threads; deterministic (the result does
-    not depend on them).
+    providers offering the same categories. On a 2-core machine, top-16 of 50,000 ×
+    50,000 units of :func:`~pbmatch.datasets.synthetic_city` take about 12 s and 0.45 GB
+    besides the graph, 7.5 s with ``max_km=10`` (``benchmarks/bench_candidates.py``, other
+    processes using about one core). Up to two threads; deterministic (the result does not
+    depend on them).
 
     Examples
     --------

@@ -907,6 +907,14 @@ def _descending(values: F64) -> I64:
     return order
 
 
+def _rank_value(group: I64, rank: I64, values: F64, k: int, size: int) -> F64:
+    """The value of rank ``k - 1`` in each group (``-inf`` where a group has fewer)."""
+    out = np.full(size, -np.inf)
+    at = rank == k - 1
+    out[group[at]] = values[at]
+    return out
+
+
 def best_of_groups(
     rows: npt.ArrayLike, cols: npt.ArrayLike, scores: npt.ArrayLike, k: int, shape: tuple[int, int]
 ) -> BoolArray:
@@ -950,14 +958,10 @@ def kth_best(
     r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
     s = np.asarray(scores, dtype=np.float64)
     order = _descending(s)
-    out = []
-    for group, size in ((r, shape[0]), (c, shape[1])):
-        rank = _group_ranks(group, order, size)
-        bound = np.full(size, -np.inf)
-        at = rank == k - 1
-        bound[group[at]] = s[at]
-        out.append(bound)
-    return out[0], out[1]
+    return (
+        _rank_value(r, _group_ranks(r, order, shape[0]), s, k, shape[0]),
+        _rank_value(c, _group_ranks(c, order, shape[1]), s, k, shape[1]),
+    )
 
 
 def _price_feasible_bounded(
@@ -1092,7 +1096,7 @@ def solve_certified(
     candidates: tuple[Any, Any, Any] | None = None,
     k: int = DEFAULT_K,
     max_rounds: int = 100,
-    bounds: tuple[Any, Any] | None = None,
+    bounds: tuple[Any, Any] | int | None = None,
     pair_scores: PairFn | None = None,
     pricing: str = "auto",
     start: int | None = None,
@@ -1120,7 +1124,10 @@ def solve_certified(
         ``row_bound[i]`` and at most ``col_bound[j]`` (``-inf``: there is none, ``+inf``:
         unknown). Pricing then scores only the pairs these bounds cannot rule out (see
         :func:`_price_bounded`) instead of every pair; the proof is as good as the bounds.
-        When candidates are computed here, their thresholds are such bounds.
+        When candidates are computed here, their thresholds are such bounds. An int ``d``
+        says the candidates hold the ``d`` best pairs of every row and of every column
+        (ties broken any way), so that their ``d``-th scores are such bounds
+        (:func:`kth_best`, computed here from the same sort as ``start``).
     pair_scores : callable, optional
         ``pair_scores(rows, cols)`` gives the exact scores of listed pairs (``-inf`` where
         forbidden); default: read from ``source``.
@@ -1166,6 +1173,22 @@ def solve_certified(
         s = np.asarray(candidates[2], dtype=np.float64).reshape(-1)
         inside = (r >= 0) & (r < n) & (c >= 0) & (c < m) & ~np.isnan(s)
         r, c, s = r[inside], c[inside], s[inside]
+    first: BoolArray | None = None
+    if candidates is not None and (isinstance(bounds, int) or start is not None):
+        # One sort by score ranks every candidate in its row and its column: for the bounds
+        # of an exact top-`bounds` list and for the `start` best.
+        _, once = np.unique(r * m + c, return_index=True)
+        r, c, s = r[once], c[once], s[once]
+        order = _descending(s)
+        row_rank, col_rank = _group_ranks(r, order, n), _group_ranks(c, order, m)
+        if isinstance(bounds, int):
+            bounds = (
+                _rank_value(r, row_rank, s, bounds, n),
+                _rank_value(c, col_rank, s, bounds, m),
+            )
+        if start is not None:
+            first = (row_rank < start) | (col_rank < start)
+    assert not isinstance(bounds, int)  # made arrays above (or replaced by the thresholds)
     use_bounds = bounds is not None and (
         pricing == "bounds" or (pricing == "auto" and source.dense is None)
     )
@@ -1191,18 +1214,23 @@ def solve_certified(
                 np.concatenate([c, idx]),
                 np.concatenate([s, diagonal]),
             )
+            if first is not None:
+                first = np.concatenate([first, np.ones(n, dtype=np.bool_)])
             perfect_known = True
-    pool = _Pool.build(r, c, s, m, _useful(r, c, s, *caps))
+    useful = _useful(r, c, s, *caps)
+    if first is None:
+        first = np.ones(r.size, dtype=np.bool_)
+    # Sorted by key, without duplicates; a duplicate is in the first solve if any copy is.
+    keys = r * m + c
+    pool = _Pool.build(r, c, s, m, useful)
+    pos = np.searchsorted(pool.keys, keys[useful & first])
+    taken = np.zeros(pool.keys.size, dtype=np.bool_)
+    taken[pos] = True
     given = pool.keys
     # `known`: pairs with known scores not solved on yet, priced first in every round.
-    first = np.ones(pool.rows.size, dtype=np.bool_)
-    if start is not None and pool.rows.size:
-        first = best_of_groups(pool.rows, pool.cols, pool.values, start, (n, m))
-        if perfect_known:
-            first |= pool.rows == pool.cols
-    known = _Known(pool, first, (n, m))
-    if not first.all():
-        pool = _Pool(pool.rows[first], pool.cols[first], pool.values[first], pool.keys[first], m)
+    known = _Known(pool, taken, (n, m))
+    if not taken.all():
+        pool = _Pool(pool.rows[taken], pool.cols[taken], pool.values[taken], pool.keys[taken], m)
     passes: list[tuple[F64, F64, F64, F64]] = []
     max_cost = _max_cost(n, m)
     most_pairs = min(int(lcap.sum()), int(rcap.sum()))

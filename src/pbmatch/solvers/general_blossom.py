@@ -67,7 +67,6 @@ class _Blossom:
         self.n = n
         self.et, self.eh = problem.tails, problem.heads
         self.w2 = 2 * problem.costs
-        self.w2_list: list[int] = self.w2.tolist()
         self.adjacency = adjacency
         self.y = y
         self.mate = mate

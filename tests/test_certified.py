@@ -609,3 +609,68 @@ def test_kth_best_and_best_of_groups_follow_their_definitions() -> None:
                 idx = np.flatnonzero(group == g)
                 expected[idx[np.lexsort((idx, -v[idx]))][:k]] = True
         assert np.array_equal(mask, expected)
+
+
+def test_compute_duals_detects_every_non_optimal_solution() -> None:
+    # Prices exist exactly for optimal solutions: against the LP optimum, on random feasible
+    # solutions (the optimum, and the optimum with pairs dropped or swapped), with negative
+    # cycles far from the hub that only the parent-pointer check finds early.
+    rng = np.random.default_rng(44)
+    seen = {"optimal": 0, "not": 0}
+    for _ in range(300):
+        n, m = (int(x) for x in rng.integers(2, 25, size=2))
+        s = random_scores(rng, n, m)
+        kw = random_rules(rng, n, m)
+        result = match(s, method="flow", **kw)
+        if not result.success:
+            continue
+        r, c = np.nonzero(np.isfinite(s))
+        gains = np.rint(np.where(np.isfinite(s), s, 0)[r, c] * 1024).astype(np.int64)
+        caps = [
+            np.minimum(per(kw.get("left_capacity", 1), n), m).astype(np.int64),
+            np.minimum(per(kw.get("right_capacity", 1), m), n).astype(np.int64),
+            per(kw.get("left_min", 0), n).astype(np.int64),
+            per(kw.get("right_min", 0), m).astype(np.int64),
+        ]
+        base = np.zeros(r.size, dtype=bool)
+        base[np.searchsorted(r * m + c, result.rows * m + result.cols)] = True
+        for trial in range(4):
+            chosen = base.copy()
+            if trial:  # drop a chosen pair, or add an unchosen one where there is room
+                flip = int(rng.integers(r.size))
+                chosen[flip] = not chosen[flip]
+            deg_r = np.bincount(r[chosen], minlength=n)
+            deg_c = np.bincount(c[chosen], minlength=m)
+            if (deg_r > caps[0]).any() or (deg_c > caps[1]).any():
+                continue
+            if (deg_r < caps[2]).any() or (deg_c < caps[3]).any():
+                continue
+            duals = compute_duals(r, c, gains, chosen, *caps)
+            best = lp_optimum(np.where(np.isfinite(s), np.rint(s * 1024), -np.inf), **kw)
+            value = float(gains[chosen].sum())
+            if duals is None:
+                assert best is not None and value < best - 1e-6
+                seen["not"] += 1
+            else:
+                assert dual_violations(duals, r, c, gains, chosen, *caps) == []
+                assert best is not None and value == pytest.approx(best, abs=1e-6)
+                seen["optimal"] += 1
+    assert seen["optimal"] > 100 and seen["not"] > 50
+
+
+def test_compute_duals_finds_a_negative_cycle_away_from_the_hub_quickly() -> None:
+    # Perfect matchings only (minimum = capacity = 1): no arc touches the hub, so a better
+    # matching shows as a cycle among pairs, found by the parent pointers within rounds.
+    rng = np.random.default_rng(45)
+    n = 300
+    s = rng.integers(0, 1000, size=(n, n)).astype(np.int64)
+    r, c = (x.ravel() for x in np.indices((n, n)))
+    ones = np.ones(n, dtype=np.int64)
+    gains = s[r, c]
+    best_r, best_c = linear_sum_assignment(s, maximize=True)
+    for perm in (best_c, rng.permutation(n), np.roll(best_c, 1)):
+        chosen = np.zeros(r.size, dtype=bool)
+        chosen[np.arange(n) * n + perm] = True
+        duals = compute_duals(r, c, gains, chosen, ones, ones, ones, ones)
+        optimal = s[np.arange(n), perm].sum() == s[best_r, best_c].sum()
+        assert (duals is not None) == optimal

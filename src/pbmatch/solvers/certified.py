@@ -32,8 +32,19 @@ Pricing by bounds instead of blocks: when every pair left out is known to score 
 exact top-``k`` candidate set), only the pairs with ``min(row_bound[i], col_bound[j]) * scale >
 u_i + v_j`` can violate. These *suspects* are enumerated without an ``n x m`` pass (columns
 sorted by price, one prefix a row) and scored exactly (``pair_scores``), each once over all
-rounds. At ``k = 16`` they were 0.1-0.5% of the pairs of synthetic cities (3,000-20,000 units
-a side). This is how :func:`pbmatch.pair` certifies a city without its score matrix.
+rounds (:func:`_price_bounded`). At ``k = 32`` they were 0.2% of the pairs of a 50,000 x
+50,000 synthetic city. This is how :func:`pbmatch.pair` certifies a city without its score
+matrix.
+
+Fewer and smaller solves (``start``): the solve may start from only the ``start`` best
+candidates of every row and column; the others, and every suspect once scored, are *known*
+pairs, priced from their scores at the start of each round (one vectorised pass) before any
+pair is scored, and bounds or blocks price the rest only once the known pairs price out.
+Pricing adds the violators and, ahead of the next prices, up to ten times as many of the
+non-violators with the highest reduced gains (a round saved is a solve saved). After pairs
+are added, the last solution is first re-priced on the larger candidate set: it often stays
+optimal (only the prices move), and then no solve is needed. None of this changes what is
+proved: the last round prices every pair, known, suspect or bounded, with the same prices.
 
 Minimums the candidates cannot meet (the candidate problem is infeasible) start a first phase
 (:func:`_phase_one`): "meet the minimums with as few artificial pairs as possible", priced the
@@ -734,7 +745,7 @@ def _price_bounded(
     a = np.nan_to_num(a, nan=-np.inf)
     b = np.nan_to_num(b, nan=-np.inf)
     u_key, v_key = np.where(np.isfinite(u), u, np.inf), np.where(np.isfinite(v), v, np.inf)
-    parts: list[tuple[I64, I64, F64, I64]] = []
+    first = len(known.parts)  # the scored suspects go to `known`, as new parts
     suspects = 0
     for r, c in _suspect_chunks(u_key, v_key, a, b):  # memory stays proportional to a chunk
         seen = np.zeros(r.size, dtype=np.bool_)
@@ -749,29 +760,14 @@ def _price_bounded(
         suspects += r.size
         s = np.asarray(pair_scores(r, c), dtype=np.float64).reshape(-1)
         useful = (s > -np.inf) & ((s > 0) | need[0][r] | need[1][c])
-        r, c, s = r[useful], c[useful], s[useful]
-        parts.append((r, c, s, _excess(s, scale, duals.u[r], duals.v[c])))
-    r, c = _cat([x[0] for x in parts], np.int64), _cat([x[1] for x in parts], np.int64)
-    s, excess = _cat([x[2] for x in parts], np.float64), _cat([x[3] for x in parts], np.int64)
-    keep = excess > 0
-    if exact:
-        scaled = s * scale
-        keep |= (scaled != np.rint(scaled)) & (scaled > u[r] + v[c])
-    hit = np.flatnonzero(keep)
-    gap = np.maximum(excess[hit], 1).astype(np.float64)
-    top = hit[_select(r[hit], c[hit], gap, per_row, row_bound.size, m)]
-    more = min(ahead, _LOOK_AHEAD * int(top.size), r.size - hit.size)
-    if top.size and more > 0:
-        below = np.flatnonzero(~keep)
-        if more < below.size:
-            below = below[np.sort(np.argpartition(-excess[below], more - 1)[:more])]
-        top = np.concatenate([top, below])
-    joins = np.zeros(r.size, dtype=np.bool_)
-    joins[top] = True
-    if known.size + r.size <= _KEEP_SCORED:
-        known.extend(r[~joins], c[~joins], s[~joins])
+        known.extend(r[useful], c[useful], s[useful])
+    # The violators among them and the look-ahead join the candidates; the rest stay known.
+    new_r, new_c, new_s, _ = known.price(duals, scale, per_row, exact, ahead, first)
+    if known.size <= _KEEP_SCORED:
         passes.append((a, b, u_key, v_key))
-    return r[joins], c[joins], s[joins], suspects
+    else:  # no room: forget them, and score these suspects again next time
+        known.drop(first)
+    return new_r, new_c, new_s, suspects
 
 
 def _reader(source: ScoreSource) -> PairFn:
@@ -830,62 +826,138 @@ _LOOK_AHEAD = 10
 
 class _Known:
     """Pairs held back from the solves whose scores are known (candidates beyond ``start``,
-    scored suspects): pricing them is one vectorised pass (see :func:`solve_certified`)."""
+    scored suspects): pricing them is one vectorised pass (see :func:`solve_certified`).
+
+    Held as parts (the given candidates, then one part per batch of scored suspects), each
+    ``(rows, cols, scores, taken)``, so that adding pairs copies nothing and pricing works
+    part by part with bounded temporary memory.
+    """
 
     def __init__(self, pool: _Pool, taken: BoolArray, shape: tuple[int, int]) -> None:
-        self.rows, self.cols, self.values = pool.rows, pool.cols, pool.values
+        self.parts: list[tuple[I64, I64, F64, BoolArray]] = []
         self.shape = shape
-        self.taken = taken.copy()  # already among the solved candidates
-
-    @property
-    def size(self) -> int:
-        return int(self.rows.size)
+        self.size = 0
+        self.violators = 0  # found by the last price()
+        self.extend(pool.rows, pool.cols, pool.values, taken.copy())
 
     @property
     def waiting(self) -> bool:
         """Whether some pairs are not among the solved candidates yet."""
-        return not bool(self.taken.all())
+        return any(not bool(part[3].all()) for part in self.parts)
 
-    def extend(self, rows: I64, cols: I64, values: F64) -> None:
-        """More pairs, not taken."""
-        self.rows = np.concatenate([self.rows, rows])
-        self.cols = np.concatenate([self.cols, cols])
-        self.values = np.concatenate([self.values, values])
-        self.taken = np.concatenate([self.taken, np.zeros(rows.size, dtype=np.bool_)])
+    def extend(self, rows: I64, cols: I64, values: F64, taken: BoolArray | None = None) -> None:
+        """More pairs (not taken unless ``taken`` says so)."""
+        for lo in range(0, rows.size, _KNOWN_PART):
+            hi = min(lo + _KNOWN_PART, rows.size)
+            flags = np.zeros(hi - lo, dtype=np.bool_) if taken is None else taken[lo:hi]
+            self.parts.append((rows[lo:hi], cols[lo:hi], values[lo:hi], flags))
+        self.size += int(rows.size)
+
+    def drop(self, first: int) -> None:
+        """Forget the parts from ``first`` on."""
+        self.size -= sum(int(part[0].size) for part in self.parts[first:])
+        del self.parts[first:]
 
     def take_all(self) -> tuple[I64, I64, F64]:
         """Every pair not taken yet (all of them join the solve)."""
-        rest = ~self.taken
-        self.taken[:] = True
-        return self.rows[rest], self.cols[rest], self.values[rest]
+        out = []
+        for rows, cols, values, taken in self.parts:
+            rest = ~taken
+            out.append((rows[rest], cols[rest], values[rest]))
+            taken[:] = True
+        return (
+            _cat([x[0] for x in out], np.int64),
+            _cat([x[1] for x in out], np.int64),
+            _cat([x[2] for x in out], np.float64),
+        )
 
     def price(
-        self, duals: Duals, scale: float, per_row: int, exact: bool, room: int
+        self, duals: Duals, scale: float, per_row: int, exact: bool, room: int, first: int = 0
     ) -> tuple[I64, I64, F64, int]:
-        """Untaken candidates to solve on next, and how many candidates were priced.
+        """Untaken pairs to solve on next, and how many pairs were priced.
 
         The ``per_row`` most violating of every row and column and, when there are any, up
         to ``min(room, LOOK_AHEAD x violators)`` more with the highest reduced gains, below
         zero: the next prices move, and those are the pairs most likely to violate then (a
-        round saved costs a solve). All are marked taken.
+        round saved costs a solve). All are marked taken. Only parts from ``first`` on.
         """
-        rest = np.flatnonzero(~self.taken)
-        r, c, s = self.rows[rest], self.cols[rest], self.values[rest]
-        excess = _excess(s, scale, duals.u[r], duals.v[c])
-        keep = excess > 0
-        if exact:
-            scaled = s * scale
-            keep |= (scaled != np.rint(scaled)) & (scaled > duals.u[r] + duals.v[c])
-        hit = np.flatnonzero(keep)
-        gap = np.maximum(excess[hit], 1).astype(np.float64)
-        top = hit[_select(r[hit], c[hit], gap, per_row, *self.shape)]
-        more = min(room, _LOOK_AHEAD * top.size, rest.size - hit.size)
-        if top.size and more > 0:
-            below = np.flatnonzero(~keep)
-            near = np.argpartition(-excess[below], more - 1)[:more] if more < below.size else None
-            top = np.concatenate([top, below if near is None else below[np.sort(near)]])
-        self.taken[rest[top]] = True
-        return r[top], c[top], s[top], int(rest.size)
+        hits: list[tuple[int, I64, I64]] = []  # (part, positions, excess)
+        near: list[tuple[int, I64, I64]] = []
+        priced = 0
+        for k, (rows, cols, values, taken) in enumerate(self.parts):
+            if k < first or taken.all():
+                continue
+            excess = _excess(values, scale, duals.u[rows], duals.v[cols])
+            keep = excess > 0
+            if exact:
+                scaled = values * scale
+                keep |= (scaled != np.rint(scaled)) & (scaled > duals.u[rows] + duals.v[cols])
+            keep &= ~taken
+            priced += int(taken.size - np.count_nonzero(taken))
+            at = np.flatnonzero(keep)
+            hits.append((k, at, excess[at]))
+            if room:
+                below = np.flatnonzero(~keep & ~taken)
+                if below.size > room:
+                    below = below[np.argpartition(-excess[below], room - 1)[:room]]
+                near.append((k, below, excess[below]))
+        top = self._best(hits, per_row)
+        self.violators = sum(x[1].size for x in hits)
+        more = min(room, _LOOK_AHEAD * sum(x[1].size for x in top))
+        if more and sum(x[1].size for x in top):
+            top += self._nearest(near, more)
+        out = []
+        for k, at in top:
+            rows, cols, values, taken = self.parts[k]
+            taken[at] = True
+            out.append((rows[at], cols[at], values[at]))
+        return (
+            _cat([x[0] for x in out], np.int64),
+            _cat([x[1] for x in out], np.int64),
+            _cat([x[2] for x in out], np.float64),
+            priced,
+        )
+
+    def _best(self, hits: list[tuple[int, I64, I64]], per_row: int) -> list[tuple[int, I64]]:
+        """The ``per_row`` most violating of every row and column, as (part, positions)."""
+        if not hits:
+            return []
+        part = np.concatenate([np.full(x[1].size, x[0], dtype=np.int64) for x in hits])
+        at = _cat([x[1] for x in hits], np.int64)
+        gap = np.maximum(_cat([x[2] for x in hits], np.int64), 1).astype(np.float64)
+        rows = _cat([self.parts[k][0][a] for k, a, _ in hits], np.int64)
+        cols = _cat([self.parts[k][1][a] for k, a, _ in hits], np.int64)
+        pick = _select(rows, cols, gap, per_row, *self.shape)
+        return _by_part(part[pick], at[pick])
+
+    @staticmethod
+    def _nearest(near: list[tuple[int, I64, I64]], more: int) -> list[tuple[int, I64]]:
+        """The ``more`` pairs of highest reduced gain among ``near``, as (part, positions)."""
+        part = np.concatenate([np.full(x[1].size, x[0], dtype=np.int64) for x in near])
+        at = _cat([x[1] for x in near], np.int64)
+        excess = _cat([x[2] for x in near], np.int64)
+        if excess.size > more:
+            pick = np.argpartition(-excess, more - 1)[:more]
+            part, at = part[pick], at[pick]
+        return _by_part(part, at)
+
+
+def _by_part(part: I64, at: I64) -> list[tuple[int, I64]]:
+    order = np.lexsort((at, part))
+    part, at = part[order], at[order]
+    cuts = np.flatnonzero(np.diff(part)) + 1
+    return [
+        (int(p[0]), a)
+        for p, a in zip(np.split(part, cuts), np.split(at, cuts), strict=True)
+        if p.size
+    ]
+
+
+_FEW_VIOLATORS = 200
+"""Known violators are *few* below one per this many candidates (see solve_certified)."""
+
+_KNOWN_PART = 1 << 21
+"""Pairs per part of :class:`_Known` (priced one part at a time)."""
 
 
 def _group_ranks(group: I64, order: I64, size: int) -> I64:
@@ -1281,13 +1353,20 @@ def solve_certified(
         exact = scaling.resolution is None
         if status == OPTIMAL:
             last = _Last(keys, gains, chosen, duals, scaling.scale)
+        held: tuple[I64, I64, F64] | None = None
         if known.waiting:
             new_r, new_c, new_s, checked = known.price(duals, scaling.scale, k, exact, r.size // 4)
             priced += checked
-            if new_r.size:
+            # Few violators among the known pairs: the prices are nearly final, so the pairs
+            # outside are priced in the same round (their violators join in the same solve).
+            # Many: the prices will move a lot, and pricing outside now would score in vain.
+            few = known.violators * _FEW_VIOLATORS <= r.size
+            if new_r.size and not (few and bounded is not None and rounds > 1):
                 perfect_known = perfect_known or int(chosen.sum()) == n
                 pool.add(new_r, new_c, new_s, caps)
                 continue
+            if new_r.size:
+                held = (new_r, new_c, new_s)
         if bounded is not None:
             new_r, new_c, new_s, _ = _price_bounded(
                 bounded,
@@ -1308,6 +1387,10 @@ def solve_certified(
                 source, duals, scaling.scale, keys, s, need, k, exact=exact
             )
         priced += n * m - r.size
+        if held is not None:
+            new_r, new_c, new_s = (
+                np.concatenate([x, y]) for x, y in zip(held, (new_r, new_c, new_s), strict=True)
+            )
         if new_r.size == 0 and not changed.any():
             cert = Certificate(
                 certified=True,

@@ -139,11 +139,15 @@ def _label_correct(
     """Relax out-arcs of the nodes whose distance changed, round by round, in place.
 
     Returns False when a negative cycle shows: node ``watch`` (the root, if given) gets a
-    lower distance than it started with, or more rounds than nodes pass.
+    lower distance than it started with, or the parent pointers (the arc that last lowered
+    each distance) close a cycle, which is then negative (Cherkassky and Goldberg's
+    observation; checked every few rounds, so a negative cycle away from the root costs a
+    few rounds more than its length, not a round per node), or more rounds than nodes pass.
     """
     n_nodes = d.size
     root_start = d[watch] if watch is not None else 0
-    for _ in range(n_nodes + 1):
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    for rounds in range(1, n_nodes + 2):
         if frontier.size == 0:
             return True
         start = indptr[frontier]
@@ -159,14 +163,27 @@ def _label_correct(
         better = cand < d[heads]
         if not better.any():
             return True
-        heads = heads[better]
-        np.minimum.at(d, heads, cand[better])
+        heads, cand = heads[better], cand[better]
+        np.minimum.at(d, heads, cand)
         if watch is not None and d[watch] < root_start:
+            return False
+        won = cand == d[heads]
+        parent[heads[won]] = np.repeat(frontier, count)[better][won]
+        if rounds >= 16 and rounds % 8 == 0 and _has_cycle(parent):
             return False
         mark = np.zeros(n_nodes, dtype=np.bool_)
         mark[heads] = True
         frontier = np.flatnonzero(mark)
     return False
+
+
+def _has_cycle(parent: I64) -> bool:
+    """Whether the pointers ``parent`` (-1: none) contain a cycle (pointer doubling)."""
+    size = parent.size
+    top = np.where(parent >= 0, parent, np.arange(size, dtype=np.int64))
+    for _ in range(max(1, size.bit_length())):
+        top = top[top]
+    return bool((parent[top] >= 0).any())
 
 
 def _csr(n_nodes: int, tail: I64, head: I64, cost: I64) -> tuple[I64, I64, I64]:

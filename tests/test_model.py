@@ -121,3 +121,40 @@ def test_tie_checks() -> None:
         validate_records(units, REGIONS, [{"a": "u1", "b": "c1"}, {"a": "c1", "b": "u1"}])
     with pytest.raises(InputError, match=r"since.*1800"):
         validate_records(units, REGIONS, [{"a": "u1", "b": "c1", "since": 1800}])
+
+
+@pytest.mark.parametrize("name", ["members", "posts", "floating", "hosts", "projects", "units"])
+def test_records_round_trip_through_pandas(name: str) -> None:
+    pytest.importorskip("pandas")
+    import pbmatch
+    from pbmatch import datasets
+    from pbmatch.model import FloatingMember, Host, Member, Project, ServicePost
+
+    graph = pbmatch.synthetic_district(seed=3)
+    floating, hosts = datasets.synthetic_floating(graph, seed=3, n=40)
+    rows: dict[str, tuple[type[Any], list[dict[str, Any]]]] = {
+        "members": (Member, datasets.synthetic_members(graph, seed=3)[:50]),
+        "posts": (ServicePost, datasets.synthetic_posts(graph, seed=3)[:50]),
+        "floating": (FloatingMember, floating),
+        "hosts": (Host, hosts),
+        "projects": (Project, datasets.synthetic_projects(graph, seed=3)),
+        "units": (Unit, [u.model_dump() for u in graph.units][:50]),
+    }
+    model, records = rows[name]
+    items = [model(**r) for r in records]
+    assert items, name
+    frame = model.to_pandas(items)
+    assert len(frame) == len(items)
+    assert model.from_pandas(frame) == items
+
+
+def test_records_from_pandas_name_the_bad_row() -> None:
+    pd = pytest.importorskip("pandas")
+    from pbmatch.model import ServicePost
+
+    frame = pd.DataFrame(
+        {"id": ["p1", "p2"], "community": ["c1", "c2"], "headcount": [2, -1]},
+        index=[10, 11],
+    )
+    with pytest.raises(InputError, match=r"11.*headcount.*-1"):
+        ServicePost.from_pandas(frame)

@@ -128,6 +128,39 @@ class Record(BaseModel):
             raise InputError(f"{label}: {details}") from None
 
     @classmethod
+    def from_pandas(cls, frame: Any) -> list[Any]:
+        """Validate each row of a DataFrame as this model (needs pandas).
+
+        Missing values (NaN, None) are left out, so fields take their defaults; a bad row
+        raises :class:`~pbmatch.InputError` naming its index label, the field and the value.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from pbmatch.model import Member
+        >>> frame = pd.DataFrame({"id": ["m1"], "community": ["c1"], "skills": [["care"]]})
+        >>> Member.from_pandas(frame)[0].community
+        'c1'
+        """
+        from pbmatch.io import models_from_pandas
+
+        return models_from_pandas(frame, cls)
+
+    @classmethod
+    def to_pandas(cls, items: Iterable[Record]) -> Any:
+        """One DataFrame row per record, one column per field (needs pandas).
+
+        Examples
+        --------
+        >>> from pbmatch.model import Tie
+        >>> Tie.to_pandas([Tie(a="a1", b="c1", since=2021)]).to_dict("records")
+        [{'a': 'a1', 'b': 'c1', 'since': 2021}]
+        """
+        from pbmatch.io import models_to_pandas
+
+        return models_to_pandas(items)
+
+    @classmethod
     def _label(cls, data: Mapping[str, Any]) -> str:
         ident = data.get("id")
         return f"{cls.__name__} {ident!r}" if ident else cls.__name__

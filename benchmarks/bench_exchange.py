@@ -2,22 +2,23 @@
 
 Target (issue 6): a 1,000-unit district with ``max_length=3`` solved to proven optimality in
 at most 10 s. Instances: ``synthetic_district(seed, n_streets=12, n_townships=2)`` (about
-1,000 units) for ``--seeds`` seeds. pbmatch: strongly connected components, cycle enumeration,
-LP reduced-cost reduction and a CP-SAT partition model (see ``exchange_cycles``). Peer: the
-cycle formulation as one would first write it: every cycle of length <= 3 from
-``networkx.simple_cycles`` on the whole can-give graph, one CP-SAT Boolean each (Python API),
-an at-most-one per unit, the same lexicographic weights (units, then quantity) and the same
-parameters (1 worker, seed 0, linearization level 2) with a time limit. Both objectives are
-printed (units in cycles, quantity exchanged); when the peer proves its optimum they must be
-equal. pbmatch times are the best of ``--repeat`` runs (the machine is shared); ratios are
-pbmatch / peer. The summary gives pbmatch's median and largest time and how many seeds met
-the 10 s target.
+1,000 units) for ``--seeds`` seeds, each with ``max_length`` 2 (swaps only) and 3
+(``--lengths``). pbmatch: strongly connected components, cycle enumeration, then a matching
+for swaps (``pbmatch.match_general``) or LP duals with triple cuts and a reduced CP-SAT model
+for longer cycles (see ``exchange_cycles``). Peer: the cycle formulation as one would first
+write it: every cycle of length <= ``max_length`` from ``networkx.simple_cycles`` on the whole
+can-give graph, one CP-SAT Boolean each (Python API), an at-most-one per unit, the same
+lexicographic weights (units, then quantity) and the same parameters (1 worker, seed 0,
+linearization level 2) with a time limit. Both objectives are printed (units in cycles,
+quantity exchanged); when the peer proves its optimum they must be equal. pbmatch times are the
+best of ``--repeat`` runs (the machine is shared); ratios are pbmatch / peer. The summary gives,
+per length, pbmatch's median and largest time and how many seeds met the 10 s target.
 
 Usage::
 
     python benchmarks/bench_exchange.py            # 8 districts of ~1,000 units, peer <= 60 s
     python benchmarks/bench_exchange.py --smoke    # one street, for CI
-    python benchmarks/bench_exchange.py --seeds 25 --no-peer   # pbmatch's tail only
+    python benchmarks/bench_exchange.py --seeds 25 --no-peer --lengths 3   # pbmatch's tail
 """
 
 from __future__ import annotations
@@ -74,55 +75,65 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--lengths", default="2,3", help="max_length values, comma-separated")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--peer-limit", type=float, default=60.0)
     parser.add_argument("--no-peer", action="store_true", help="pbmatch only (many seeds)")
     args = parser.parse_args()
     streets, townships, seeds, repeat, limit = 12, 2, args.seeds, args.repeat, args.peer_limit
+    lengths = [int(v) for v in args.lengths.split(",")]
     if args.smoke:
         streets, townships, seeds, repeat, limit = 1, 0, 1, 1, 10.0
-    exchange_cycles(synthetic_district(seed=0, n_streets=1, n_townships=0))  # warm imports
+    warm = synthetic_district(seed=0, n_streets=1, n_townships=0)
+    for length in lengths:
+        exchange_cycles(warm, max_length=length)  # warm imports
     failures = 0
     print(
-        f"{'seed':>4} {'units':>6} {'cycles':>8} {'pbmatch s':>10} {'status':>8} {'in cycles':>9} "
-        f"{'quantity':>9} {'peer s':>8} {'peer status':>11} {'peer units':>10} "
-        f"{'peer qty':>9} {'ratio':>6}"
+        f"{'len':>3} {'seed':>4} {'units':>6} {'cycles':>8} {'pbmatch s':>10} {'status':>8} "
+        f"{'in cycles':>9} {'quantity':>9} {'peer s':>8} {'peer status':>11} "
+        f"{'peer units':>10} {'peer qty':>9} {'ratio':>6}"
     )
-    times: list[float] = []
-    for seed in range(seeds):
+    times: dict[int, list[float]] = {length: [] for length in lengths}
+    for seed in range(args.first_seed, args.first_seed + seeds):
         graph = synthetic_district(seed=seed, n_streets=streets, n_townships=townships)
-        best, result = float("inf"), None
-        for _ in range(repeat):
+        for length in lengths:
+            best, result = float("inf"), None
+            for _ in range(repeat):
+                start = time.perf_counter()
+                result = exchange_cycles(graph, max_length=length)
+                best = min(best, time.perf_counter() - start)
+            assert result is not None
+            times[length].append(best)
+            problems = verify_exchange(result)
+            if problems or result.status != "optimal":
+                print(f"FAILED: seed {seed} length {length}: {result.status} {problems}")
+                failures += 1
             start = time.perf_counter()
-            result = exchange_cycles(graph, max_length=3)
-            best = min(best, time.perf_counter() - start)
-        assert result is not None
-        times.append(best)
-        problems = verify_exchange(result)
-        if problems or result.status != "optimal":
-            print(f"FAILED: seed {seed}: {result.status} {problems}")
-            failures += 1
-        start = time.perf_counter()
-        status, units, quantity = ("SKIPPED", 0, 0.0) if args.no_peer else peer(graph, 3, limit)
-        peer_time = time.perf_counter() - start
-        if status == "OPTIMAL" and (units, quantity) != (result.objective, result.quantity):
-            print(
-                f"FAILED: seed {seed}: peer proved {units} units / {quantity:g}, "
-                f"pbmatch {result.objective:g} / {result.quantity:g}"
+            status, units, quantity = (
+                ("SKIPPED", 0, 0.0) if args.no_peer else peer(graph, length, limit)
             )
-            failures += 1
+            peer_time = time.perf_counter() - start
+            if status == "OPTIMAL" and (units, quantity) != (result.objective, result.quantity):
+                print(
+                    f"FAILED: seed {seed} length {length}: peer proved {units} units / "
+                    f"{quantity:g}, pbmatch {result.objective:g} / {result.quantity:g}"
+                )
+                failures += 1
+            print(
+                f"{length:>3} {seed:>4} {len(graph):>6} {result.n_cycles:>8} {best:>10.2f} "
+                f"{result.status:>8} {result.objective:>9g} {result.quantity:>9g} "
+                f"{peer_time:>8.2f} {status:>11} {units:>10} {quantity:>9g} "
+                + (f"{'-':>6}" if args.no_peer else f"{best / peer_time:>6.3f}"),
+                flush=True,
+            )
+    for length in lengths:
+        met = sum(t <= TARGET_S for t in times[length])
         print(
-            f"{seed:>4} {len(graph):>6} {result.n_cycles:>8} {best:>10.2f} {result.status:>8} "
-            f"{result.objective:>9g} {result.quantity:>9g} {peer_time:>8.2f} {status:>11} "
-            f"{units:>10} {quantity:>9g} "
-            + (f"{'-':>6}" if args.no_peer else f"{best / peer_time:>6.2f}"),
-            flush=True,
+            f"max_length={length}: pbmatch median {statistics.median(times[length]):.2f} s, "
+            f"largest {max(times[length]):.2f} s; {met} of {len(times[length])} seeds within "
+            f"the {TARGET_S:g} s target"
         )
-    met = sum(t <= TARGET_S for t in times)
-    print(
-        f"pbmatch: median {statistics.median(times):.2f} s, largest {max(times):.2f} s; "
-        f"{met} of {len(times)} seeds within the {TARGET_S:g} s target"
-    )
     return 1 if failures else 0
 
 

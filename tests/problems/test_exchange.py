@@ -1,4 +1,5 @@
-"""Exchange cycles: optimal against a scipy MILP over independently enumerated cycles."""
+"""Exchange cycles: optimal against a scipy MILP over independently enumerated cycles, and
+(swaps only) against networkx's maximum-weight matching of the mutual can-give graph."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+import pbmatch.problems.exchange as exchange
 import pbmatch.solvers.cpsat as cpsat
 from pbmatch import InputError, RegionGraph
 from pbmatch.datasets import synthetic_district
@@ -44,10 +46,10 @@ def reference(
     qty = np.array(
         [sum(digraph[c[i]][c[(i + 1) % len(c)]]["q"] for i in range(len(c))) for c in cycles]
     )
-    a = np.zeros((len(graph), len(cycles)))
+    member = np.zeros((len(graph), len(cycles)))
     for k, c in enumerate(cycles):
-        a[c, k] = 1
-    rows = LinearConstraint(a, 0, 1)
+        member[c, k] = 1
+    rows = LinearConstraint(member, 0, 1)
     ones = np.ones(len(cycles))
     first = milp(-size, constraints=rows, integrality=ones, bounds=Bounds(0, 1))
     units = round(-first.fun)
@@ -75,7 +77,8 @@ def test_optimal_against_milp(seed: int, max_length: int) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_lp_reduced_path_is_exact(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Force the LP reduction (column generation + reduced-cost targets) on small cases."""
+    """Force solve_set_packing's LP reduction (column generation + reduced-cost targets)."""
+    monkeypatch.setattr(exchange, "LP_MIN_COLUMNS", 10**9)
     monkeypatch.setattr(cpsat, "DIRECT_MAX_COLUMNS", 3)
     graph = synthetic_district(seed=seed, n_streets=1, n_townships=0)
     result = exchange_cycles(graph, max_length=3)
@@ -83,6 +86,130 @@ def test_lp_reduced_path_is_exact(seed: int, monkeypatch: pytest.MonkeyPatch) ->
     assert result.status == "optimal"
     assert verify_exchange(result) == []
     assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3))
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("max_length", [3, 4])
+def test_reduced_path_is_exact(seed: int, max_length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the exchange's own reduction (LP duals with triple cuts, CP-SAT on what is left)."""
+    monkeypatch.setattr(exchange, "LP_MIN_COLUMNS", 3)
+    graph = synthetic_district(seed=seed, n_streets=1, n_townships=0)
+    result = exchange_cycles(graph, max_length=max_length)
+    assert result.extra["lp_bound"] is not None
+    assert result.status == "optimal"
+    assert verify_exchange(result) == []
+    units, quantity = reference(graph, max_length)
+    assert (result.objective, result.quantity) == pytest.approx((units, quantity))
+    assert result.bound == units
+
+
+def mutual_matching(graph: RegionGraph) -> tuple[int, float]:
+    """(units, quantity) of the best swaps: networkx's max-cardinality max-weight matching."""
+    offers, needs = graph.offers, graph.needs
+    pairs = nx.Graph()
+    for a, b in itertools.combinations(range(len(graph)), 2):
+        ab = float(np.minimum(offers[a], needs[b]).sum())
+        ba = float(np.minimum(offers[b], needs[a]).sum())
+        if ab > 0 and ba > 0:
+            pairs.add_edge(a, b, weight=ab + ba)
+    matching = nx.max_weight_matching(pairs, maxcardinality=True)
+    return 2 * len(matching), sum(pairs[a][b]["weight"] for a, b in matching)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_swaps_against_networkx_matching(seed: int) -> None:
+    """max_length=2 is a matching; networkx's answer has the same units and quantity."""
+    graph = synthetic_district(seed=seed, n_streets=1 + seed % 2, n_townships=seed % 3 // 2)
+    result = exchange_cycles(graph, max_length=2)
+    assert result.status == "optimal"
+    assert verify_exchange(result) == []
+    assert all(len(cycle) == 2 for cycle in result.cycles)
+    units, quantity = mutual_matching(graph)
+    assert result.objective == units == result.bound
+    assert result.quantity == pytest.approx(quantity)
+    assert "matching" in result.message
+
+
+def test_swaps_of_a_district() -> None:
+    """The default district with swaps only (the case CP-SAT took minutes on)."""
+    graph = synthetic_district(seed=0)
+    result = exchange_cycles(graph, max_length=2)
+    assert result.status == "optimal" and verify_exchange(result) == []
+    units, quantity = mutual_matching(graph)
+    assert result.objective == units
+    assert result.quantity == pytest.approx(quantity)
+
+
+def test_swap_components_next_to_cycles() -> None:
+    """With max_km some components have swaps only (matched) and others longer cycles."""
+    graph = synthetic_district(seed=1, n_streets=3, n_townships=0)
+    result = exchange_cycles(graph, max_length=3, max_km=0.6)
+    assert 0 < result.extra["swap_components"] < result.extra["components"]
+    assert result.status == "optimal" and verify_exchange(result) == []
+    assert (result.objective, result.quantity) == pytest.approx(reference(graph, 3, max_km=0.6))
+
+
+def random_columns(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """A random packing: (nodes padded with n, weights ``per * size + rest``, n, rest)."""
+    n = int(rng.integers(4, 12))
+    k = int(rng.integers(3, 40))
+    sizes = rng.integers(1, 4, size=k)
+    nodes = np.full((k, 3), n, dtype=np.int64)
+    for j, size in enumerate(sizes):
+        nodes[j, :size] = rng.choice(n, size=min(int(size), n), replace=False)[:size]
+    rest = rng.integers(0, 6, size=k)
+    return nodes, (5 * n + 1) * (nodes < n).sum(axis=1) + rest, n, rest
+
+
+def milp_packing(nodes: np.ndarray, weights: np.ndarray, n: int) -> float:
+    """The best packing's weight by a HiGHS MILP."""
+    k = weights.size
+    a = np.zeros((n + 1, k))
+    a[nodes.T, np.arange(k)] = 1
+    res = milp(
+        -weights.astype(float),
+        constraints=LinearConstraint(a[:n], 0, 1),
+        integrality=np.ones(k),
+        bounds=Bounds(0, 1),
+    )
+    return float(-res.fun)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_reduced_packing_against_milp(seed: int) -> None:
+    """The dual proofs hold and the reduced packing is exact, with and without a cover."""
+    rng = np.random.default_rng(seed)
+    nodes, weights, n, _ = random_columns(rng)
+    best = milp_packing(nodes, weights, n)
+    duals, _ = exchange._packing_duals(nodes, weights, n)
+    for dual in duals:  # every packing P: w(P) + slack(P) <= bound
+        assert milp_packing(nodes, weights + dual.slack, n) <= dual.bound + 1e-6
+    out = exchange._reduced_packing(nodes, weights, n, (5 * n + 1, 5 * n), None)
+    assert out.status == "optimal" and out.objective == best and out.bound == best
+    chosen = nodes[out.chosen]
+    covered = chosen[chosen < n]
+    assert covered.size == np.unique(covered).size  # disjoint
+    assert int(weights[out.chosen].sum()) == best
+
+
+def test_triple_cuts_tighten_the_triangle() -> None:
+    """Three swaps ab, bc, ca: the LP takes each at 1/2; the triple cut allows one."""
+    nodes = np.array([[0, 1], [1, 2], [0, 2]], dtype=np.int64)
+    weights = np.array([10, 10, 10], dtype=np.int64)
+    duals, message = exchange._packing_duals(nodes, weights, 3)
+    assert duals[0].bound == pytest.approx(15.0, abs=1e-3)
+    assert duals[-1].bound == pytest.approx(10.0, abs=1e-3)
+    assert "1 triple cuts" in message
+
+
+def test_time_limit_gives_a_verified_packing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reduced path stopped by its time limit still returns a packing (greedy at worst)."""
+    monkeypatch.setattr(exchange, "LP_MIN_COLUMNS", 3)
+    graph = synthetic_district(seed=2, n_streets=2, n_townships=0)
+    result = exchange_cycles(graph, max_length=3, time_limit=0.001)
+    assert result.status in ("optimal", "feasible")
+    assert verify_exchange(result) == []
+    assert result.bound is not None and result.objective <= result.bound
 
 
 def packing_optimum(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, n: int) -> int:
@@ -96,7 +223,7 @@ def packing_optimum(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
         integrality=np.ones(k),
         bounds=Bounds(0, 1),
     )
-    return round(-res.fun)
+    return round(float(-res.fun))
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -120,7 +247,8 @@ def test_lp_reduced_packing_against_milp(seed: int) -> None:
         )
         assert out.status == "optimal" and out.objective == best and out.bound == best
         chosen = np.flatnonzero(out.chosen)
-        covered = np.concatenate([indices[indptr[j] : indptr[j + 1]] for j in chosen] or [[]])
+        parts = [indices[indptr[j] : indptr[j + 1]] for j in chosen]
+        covered = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         assert covered.size == np.unique(covered).size  # disjoint
         assert int(weights[chosen].sum()) == best
 

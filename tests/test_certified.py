@@ -17,6 +17,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment, linprog
 
+from pbmatch._sorting import descending_order, group_ranks
 from pbmatch.exceptions import InputError, PrecisionWarning
 from pbmatch.matching import match, match_blocks
 from pbmatch.results import MatchResult
@@ -674,3 +675,50 @@ def test_compute_duals_finds_a_negative_cycle_away_from_the_hub_quickly() -> Non
         duals = compute_duals(r, c, gains, chosen, ones, ones, ones, ones)
         optimal = s[np.arange(n), perm].sum() == s[best_r, best_c].sum()
         assert (duals is not None) == optimal
+
+
+def test_rank_helpers_equal_stable_sorts() -> None:
+    # descending_order is a stable descending sort (ties in position order) however many ties;
+    # group_ranks ranks within groups in that order on both of its paths (16-bit group
+    # numbers by a radix sort, larger ones by one int64 key).
+    rng = np.random.default_rng(47)
+    for trial in range(400):
+        p = int(rng.integers(0, 400))
+        if trial % 3 == 0:
+            v = rng.integers(0, 3, p).astype(float)  # mostly ties: the stable-sort path
+        elif trial % 3 == 1:
+            v = rng.integers(0, 10 * p + 1, p).astype(float)  # a few ties
+        else:
+            v = rng.random(p)
+        if p and trial % 5 == 0:
+            v[rng.integers(0, p, 3)] = -np.inf
+        order = descending_order(v)
+        assert np.array_equal(order, np.argsort(-v, kind="stable"))
+        size = int(rng.integers(1, 40)) if trial % 2 else 70_000
+        group = rng.integers(0, size, p)
+        rank = group_ranks(group, order, size)
+        expected = np.empty(p, dtype=np.int64)
+        for g in np.unique(group):
+            idx = np.flatnonzero(group == g)
+            expected[idx[np.lexsort((idx, -v[idx]))]] = np.arange(idx.size)
+        assert np.array_equal(rank, expected)
+
+
+def test_unique_keys_and_pool_copy_given_candidates() -> None:
+    keys = np.array([1, 4, 9], dtype=np.int64)
+    same, first = cert_mod._unique_keys(keys)
+    assert first is None and same is keys
+    out, first = cert_mod._unique_keys(np.array([9, 1, 4, 1], dtype=np.int64))
+    assert out.tolist() == [1, 4, 9] and first is not None and first.tolist() == [1, 2, 0]
+    # Candidates already sorted and distinct (as top_k gives them) skip the sort; scores the
+    # block pricing corrects are the pool's own copy, never the caller's arrays.
+    rng = np.random.default_rng(5)
+    s = rng.random((30, 25))
+    r, c = np.nonzero(s > 0.8)
+    given = s[r, c] - 0.5  # wrong scores: replaced from the blocks
+    before = given.copy()
+    kw: dict[str, Any] = {"right_capacity": 2}
+    result = match_blocks(lambda a, b: s[a:b], s.shape, candidates=(r, c, given), **kw)
+    assert np.array_equal(given, before)
+    assert result.certified
+    assert result.objective == pytest.approx(match(s, **kw).objective, rel=1e-12)

@@ -430,6 +430,89 @@ def test_threads_follow_the_memory_budget() -> None:
     assert engine.threads == 2
     # A budget that holds one block's temporaries but not two: one thread, same answer.
     largest = int(np.max(engine.block_stop - engine.block_start))
-    one = engine.fixed_bytes + (8 * engine.table.shape[0] + 24 * largest) * s.shape[1]
+    one = engine.fixed_bytes + (8 * engine.table.shape[0] + 24 * largest) * engine.widest
     assert _Engine(s, 4, one, False).threads == 1
+    assert _Engine(s, 4, 2 * one - engine.fixed_bytes, False).threads == 2
     assert_same(_top_k_pruned(s, 4, one, False), reference(s, 4))
+
+
+def test_widest_block_counts_every_receiver_a_block_scans() -> None:
+    # The receivers of a block's near cells and of its providers' streets, at most all.
+    from pbmatch.scoring.candidates import _Engine, _ranges
+
+    g = synthetic_city(4, n_providers=300, n_receivers=280, n_districts=2, extent_km=60.0)
+    s = PairScorer(g, *sides(g))
+    engine = _Engine(s, 4, 2**30, False)
+    widest = 0
+    for block in range(engine.block_start.size):
+        cells, _ = engine._near_cells(block, engine.rho)
+        cols, _ = _ranges(engine.cell_start[cells], engine.cell_stop[cells])
+        streets = engine.street_p[engine.block_start[block] : engine.block_stop[block]]
+        on_street = np.isin(engine.street_r, streets[streets >= 0])
+        widest = max(widest, cols.size + int(on_street.sum()))
+    assert engine.widest == min(s.shape[1], widest)
+    assert 0 < engine.widest < s.shape[1]
+
+
+def test_select_of_shuffled_pairs_equals_the_definition() -> None:
+    # Pairs in any order (as the passes collect them) give the plain definition's result:
+    # ties broken by the lower index, whatever the order they came in.
+    from pbmatch.scoring.candidates import _select
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        n, m = (int(x) for x in rng.integers(1, 14, size=2))
+        s = np.round(rng.normal(size=(n, m)), 1)  # many ties
+        s[rng.random(s.shape) < 0.2] = -np.inf
+        k = int(rng.integers(1, 5))
+        rows, cols = np.nonzero(s > -np.inf)
+        perm = rng.permutation(rows.size)
+        rows, cols = rows[perm].astype(np.int64), cols[perm].astype(np.int64)
+        assert_same(_select(rows, cols, s[rows, cols], k, (n, m)), top_k_dense(s, k))
+
+
+def test_covered_pairs_are_the_near_pass_cells() -> None:
+    # Which pairs the near pass scanned: the same street, or a cell within the near radius of
+    # the provider's block (the definition by box gaps, pair by pair).
+    from pbmatch.scoring.candidates import _box_gap, _Engine
+
+    g = synthetic_city(2, n_providers=300, n_receivers=280, n_districts=2, extent_km=60.0)
+    s = PairScorer(g, *sides(g))
+    engine = _Engine(s, 4, 2**30, False)
+    n, m = s.shape
+    i, j = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    expected = (engine.street_p[i] == engine.street_r[j]) & (engine.street_p[i] >= 0)
+    block, cell = engine.block_of[i], engine.cell_of[j]
+    both = (block >= 0) & (cell >= 0)
+    b, c = block[both], cell[both]
+    rows = engine.cell_row[c]
+    inside = (rows >= engine.block_rows[0][b] - engine.reach_rows) & (
+        rows <= engine.block_rows[1][b] + engine.reach_rows
+    )
+    gap = _box_gap(engine.block_lo[b], engine.block_hi[b], engine.cell_lo[c], engine.cell_hi[c])
+    expected[both] |= inside & (gap <= engine.rho)
+    covered = engine._covered(i, j)
+    assert np.array_equal(covered, expected)
+    assert 0 < covered.sum() < covered.size
+
+
+def test_scores_in_chunks_are_the_block_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PairScorer.scores works in cache-sized chunks: the same bits in any chunks, and the
+    # dense block's bits when the sums are exact (whole-number quantities).
+    import pbmatch.scoring.pairscore as module
+
+    rng = np.random.default_rng(0)
+    for integral in (True, False):
+        g = random_graph(3, n_providers=40, n_receivers=35, integral=integral)
+        s = PairScorer(g, *sides(g))
+        n, m = s.shape
+        rows, cols = rng.integers(0, n, 3000), rng.integers(0, m, 3000)
+        monkeypatch.setattr(module, "_PAIR_CHUNK", 1 << 20)
+        monkeypatch.setattr(module, "_SCORE_CHUNK", 1 << 20)
+        whole = s.scores(rows, cols)
+        if integral:
+            assert np.array_equal(whole, s.dense()[rows, cols])
+        for pair_chunk, score_chunk in [(1 << 13, 1 << 15), (7, 50), (1, 1)]:
+            monkeypatch.setattr(module, "_PAIR_CHUNK", pair_chunk)
+            monkeypatch.setattr(module, "_SCORE_CHUNK", score_chunk)
+            assert np.array_equal(s.scores(rows, cols), whole)

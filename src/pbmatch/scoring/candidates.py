@@ -34,7 +34,7 @@ make either top-k is skipped:
    groups whose largest quantities bound ``A`` of all their members; the bounds of a batch of
    groups against all receivers are one ``uint16`` matrix (the same gather-and-add), and
    where a bound reaches the thresholds (now final for the near pairs) the members are
-   checked with ``A`` from a half-precision table, and the few that pass are scored.
+   checked with ``A`` from the float32 table, and the few that pass are scored.
 5. **Ties** (standing agreements) are scored exactly up front, whatever their distance.
 6. **Selection.** From the collected pairs, the row and column thresholds are recomputed;
    every pair within twice the float32 error bound of them is rescored in float64 with the
@@ -69,6 +69,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pbmatch._progress import Progress
+from pbmatch._sorting import descending_order, group_ranks
 from pbmatch.exceptions import InputError
 from pbmatch.scoring.components import EARTH_RADIUS_KM
 
@@ -263,11 +264,19 @@ def _top_mask(group: IntArray, rank: IntArray, n_rank: int, other: IntArray, k: 
 def _select(
     rows: IntArray, cols: IntArray, scores: FloatArray, k: int, shape: tuple[int, int]
 ) -> Candidates:
-    """Exact top-k both ways of a list of distinct pairs (finite scores only)."""
+    """Exact top-k both ways of a list of distinct pairs (finite scores only).
+
+    The pairs are sorted by row then column first: a row's ties are then in column order and
+    a column's in row order, so one order by score (ties by position) ranks both ways.
+    """
     finite = np.isfinite(scores)
     rows, cols, scores = rows[finite], cols[finite], scores[finite]
-    rank, n_rank = _descending_rank(scores)
-    keep = _top_mask(rows, rank, n_rank, cols, k) | _top_mask(cols, rank, n_rank, rows, k)
+    keys = rows * max(1, shape[1]) + cols
+    if keys.size > 1 and not bool((keys[1:] > keys[:-1]).all()):
+        by_key = np.argsort(keys)
+        rows, cols, scores = rows[by_key], cols[by_key], scores[by_key]
+    order = descending_order(scores)
+    keep = (group_ranks(rows, order, shape[0]) < k) | (group_ranks(cols, order, shape[1]) < k)
     return Candidates(rows[keep], cols[keep], scores[keep], shape)
 
 
@@ -443,10 +452,13 @@ class _Engine:
             + 200 * (self.n + self.m)
             + 8 * k * (self.n + self.m)
         )
-        # Two threads run two blocks at once: only if the budget holds both blocks' temporaries.
+        # Two threads run two blocks at once: only if the budget holds both blocks' temporaries
+        # (a block against every receiver it is scored with).
+        self._near_key_cache: IntArray | None = None
         largest = int(np.max(self.block_stop - self.block_start, initial=1))
         room = self.budget - self.fixed_bytes
-        whole = (8 * self.table.shape[0] + _BYTES_PER_BLOCK_PAIR * largest) * max(1, self.m)
+        self.widest = self._widest()
+        whole = (8 * self.table.shape[0] + _BYTES_PER_BLOCK_PAIR * largest) * max(1, self.widest)
         self.threads = _THREADS if room >= _THREADS * whole else 1
         self.th_row = np.full(self.n, -np.inf)
         self.th_col = np.full(self.m, -np.inf)
@@ -736,9 +748,6 @@ class _Engine:
         for t, row in enumerate(rows[:-1]):
             self.table[t] = row
         rows.clear()
-        # Half-precision copy for the far pass's member bounds (half the scattered reads).
-        big = float(self.table.max(initial=0.0)) > 6e4
-        self.table_h = self.table if big else self.table.astype(np.float16)
         # Slots: each provider's entries in family order (the weighted ou ones last).
         prov = np.concatenate([*ent_p, np.zeros(0, np.int64)]).astype(np.int64)
         trow = np.concatenate([*ent_row, np.zeros(0, np.int64)]).astype(np.int64)
@@ -887,14 +896,44 @@ class _Engine:
         block, cell = self.block_of[i], self.cell_of[j]
         both = (block >= 0) & (cell >= 0)
         if both.any():
-            b, c = block[both], cell[both]
-            rows = self.cell_row[c]
-            inside = (rows >= self.block_rows[0][b] - self.reach_rows) & (
-                rows <= self.block_rows[1][b] + self.reach_rows
-            )
-            gap = _box_gap(self.block_lo[b], self.block_hi[b], self.cell_lo[c], self.cell_hi[c])
-            covered[both] |= inside & (gap <= self.rho)
+            n_cells = max(1, self.cell_start.size)
+            covered[both] |= _member(block[both] * n_cells + cell[both], self._near_keys())
         return covered
+
+    def _widest(self) -> int:
+        """The most receivers one block of the seed and near passes is scored against: those
+        of its cells within ``ρ`` (the seed cells among them) and of its providers' streets."""
+        n_blocks = self.block_start.size
+        n_cells = max(1, self.cell_start.size)
+        keys = self._near_keys()
+        width = np.bincount(
+            keys // n_cells,
+            weights=(self.cell_stop - self.cell_start)[keys % n_cells],
+            minlength=n_blocks + 1,
+        ).astype(np.float64)  # (an int array when there are no keys)
+        on_street = self.street_p >= 0
+        if on_street.any() and self.street_sorted.size:
+            # Receivers of each block's streets (unlocated providers: one more block).
+            block = np.where(self.block_of >= 0, self.block_of, n_blocks)[on_street]
+            streets = self.street_p[on_street]
+            top = int(streets.max()) + 1
+            pairs = np.unique(block * top + streets)
+            size = np.bincount(self.street_sorted, minlength=top)
+            width += np.bincount(pairs // top, weights=size[pairs % top], minlength=n_blocks + 1)
+        return int(min(self.m, width.max(initial=0)))
+
+    def _near_keys(self) -> IntArray:
+        """Sorted keys ``block * cells + cell`` of the cells the near pass scans for each block
+        (:meth:`_near_cells` within ``ρ``, the seed cells among them), computed once."""
+        if self._near_key_cache is None:
+            n_cells = max(1, self.cell_start.size)
+            parts = [
+                block * n_cells + self._near_cells(block, self.rho)[0]
+                for block in range(self.block_start.size)
+            ]
+            self._near_key_cache = np.sort(np.concatenate([*parts, np.zeros(0, np.int64)]))
+        keys: IntArray = self._near_key_cache
+        return keys
 
     def _fresh(self, i: IntArray, j: IntArray) -> BoolArray:
         """Pairs no other pass collects: not scanned near, not a tie, not of a done column."""
@@ -1486,16 +1525,15 @@ class _Engine:
     def _member_table(self, members: IntArray, cols: IntArray, used: IntArray) -> F32:
         """Upper bound of ``A`` of a few providers × receivers ``cols`` (``used``: their rows).
 
-        Within a relative 2**-8 of ``A``: a filter; the pairs it passes are scored exactly.
-        The used rows at those receivers are gathered once (``used × cols`` scattered reads
-        of the half-precision table); each slot of the members then adds whole rows of that
-        small matrix (padded slots select the zero row).
+        ``A`` in float32, as the scores are computed (its rounding is within the far pass's
+        slack): a filter; the pairs it passes are scored. The used rows at those receivers are
+        gathered once (``used × cols`` scattered reads of the float32 table; a half-precision
+        copy halved the reads but cost more in conversions and let more pairs through); each
+        slot of the members then adds whole rows of that small matrix (padded slots select the
+        zero row).
         """
         index = used[:, None] * self.m + cols[None, :]
-        sub = np.take(self.table_h.reshape(-1), index, mode="clip").astype(np.float32)
-        if self.table_h.dtype == np.float16:
-            # Rounding to float16 loses at most 2**-11 relatively: scale up by 2**-9.
-            sub *= np.float32(1 + 2.0**-9)
+        sub = np.take(self.table.reshape(-1), index, mode="clip")
         pos = np.searchsorted(used, self.slot_row[members])
         width = int(self.slot_count[members].max(initial=0))
         weighted = int(self.weighted_from[members].min(initial=width))
@@ -1798,9 +1836,9 @@ def top_k(
     (a few thousand per provider; with ``max_km`` up to a few near radii, every pair within
     ``max_km``) plus, without such a ``max_km``, one pass over the receivers per group of
     providers offering the same categories. On a 2-core machine, top-16 of 50,000 ×
-    50,000 units of :func:`~pbmatch.datasets.synthetic_city` take about 12 s and 0.45 GB
-    besides the graph, 7.5 s with ``max_km=10`` (``benchmarks/bench_candidates.py``, other
-    processes using about one core). Up to two threads; deterministic (the result does not
+    50,000 units of :func:`~pbmatch.datasets.synthetic_city` take about 8.5 s and 0.4 GB
+    besides the graph, 6.4 s with ``max_km=10`` (``benchmarks/bench_candidates.py``, other
+    processes using about two cores). Up to two threads; deterministic (the result does not
     depend on them).
 
     Examples

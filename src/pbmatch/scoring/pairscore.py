@@ -34,7 +34,8 @@ DEFAULT_MEMORY_BUDGET = 2**30
 """Bytes of working memory a dense score matrix or a top-k run may take by default (1 GiB)."""
 
 _DENSE_BYTES_PER_PAIR = 8 * 6  # the result plus the float64 temporaries of one block
-_PAIR_CHUNK = 1 << 16  # pairs per step of the pairwise complementarity sums
+_PAIR_CHUNK = 1 << 13  # pairs per step of the pairwise complementarity sums (in L2 cache)
+_SCORE_CHUNK = 1 << 15  # pairs per step of scores(): its temporaries stay in cache
 
 
 def _share(met: npt.NDArray[np.floating[Any]], total: FloatArray) -> FloatArray:
@@ -403,6 +404,15 @@ class PairScorer:
         True
         """
         i, j = self._pairs(rows, cols)
+        if i.size <= _SCORE_CHUNK:
+            return self._scores(i, j)
+        out = np.empty(i.size)
+        for start in range(0, i.size, _SCORE_CHUNK):  # elementwise: the same bits in chunks
+            stop = min(i.size, start + _SCORE_CHUNK)
+            out[start:stop] = self._scores(i[start:stop], j[start:stop])
+        return out
+
+    def _scores(self, i: IntArray, j: IntArray) -> FloatArray:
         p, r = self._p, self._r
         need_sum = self._pair_sum(p.offers_w, r.needs_w, i, j)
         offer_sum = self._pair_sum(p.needs_w, r.offers_w, i, j)

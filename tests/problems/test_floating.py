@@ -35,7 +35,7 @@ def km(a: Record, b: Record) -> float:
 
 def room(h: Record, per_contact: int = 5) -> int:
     limits = [h.get("capacity"), None if h.get("contacts") is None else per_contact * h["contacts"]]
-    return min(x for x in limits if x is not None)
+    return int(min(x for x in limits if x is not None))
 
 
 def arcs(
@@ -104,9 +104,11 @@ def test_lexicographic_optimum_matches_milp(seed: int) -> None:
     n = len(candidates)
     rows, hi = [], []
     for i in range(len(members)):
-        rows.append([1.0 if a[0] == i else 0.0 for a in candidates]), hi.append(1)
+        rows.append([1.0 if a[0] == i else 0.0 for a in candidates])
+        hi.append(1)
     for j, h in enumerate(hosts):
-        rows.append([1.0 if a[1] == j else 0.0 for a in candidates]), hi.append(room(h))
+        rows.append([1.0 if a[1] == j else 0.0 for a in candidates])
+        hi.append(room(h))
     A = LinearConstraint(np.array(rows), -np.inf, hi)
     first = milp(-np.ones(n), constraints=[A], integrality=np.ones(n), bounds=Bounds(0, 1))
     keep = LinearConstraint(np.ones((1, n)), -first.fun, np.inf)
@@ -229,3 +231,53 @@ def test_verify_catches_broken_results() -> None:
     if crowded:
         assert verify_floating(one_contact)
     assert verify_floating(dataclasses.replace(result, cost_km=0.0))
+
+
+@pytest.mark.parametrize("max_km", [None, 0.3, 1.0, 2.5, 50.0])
+@pytest.mark.parametrize(("lat0", "lon0"), [(30.0, 120.0), (69.9, 179.9)])
+def test_candidate_band_matches_the_full_scan(
+    max_km: float | None, lat0: float, lon0: float
+) -> None:
+    from pbmatch.problems import floating
+    from pbmatch.scoring.components import haversine_km
+
+    rng = np.random.default_rng(7)
+
+    def lon(n: int) -> Any:  # across the antimeridian for lon0 = 179.9
+        return (lon0 + rng.random(n) * 0.2 + 180.0) % 360.0 - 180.0
+
+    for chunk in (floating._CHUNK, 37):  # one chunk, and many small ones
+        m_lat, m_lon = lat0 + rng.random(300) * 0.2, lon(300)
+        h_lat, h_lon = lat0 + rng.random(60) * 0.2, lon(60)
+        h_lat[:5] = m_lat[:5]  # same latitude: the band's edge
+        open_ = rng.random(60) < 0.8
+        saved, floating._CHUNK = floating._CHUNK, chunk
+        try:
+            pm, ph, d = floating._candidates(m_lat, m_lon, h_lat, h_lon, open_, max_km)
+        finally:
+            floating._CHUNK = saved
+        full = haversine_km(m_lat[:, None], m_lon[:, None], h_lat[None, :], h_lon[None, :])
+        ok = open_[None, :] & ((full >= 0) if max_km is None else (full <= max_km))
+        em, eh = np.nonzero(ok)
+        assert pm.tolist() == em.tolist() and ph.tolist() == eh.tolist()
+        np.testing.assert_allclose(d, full[em, eh], rtol=0, atol=1e-12)
+
+
+def test_list_fast_path_gives_the_same_records_and_errors() -> None:
+    from pbmatch.model import FloatingMember, Host, validate_items
+    from pbmatch.problems.floating import _records
+
+    members, hosts = synthetic_floating(pbmatch.synthetic_district(seed=0), seed=0, n=50)
+    assert _records(members, FloatingMember, "members") == validate_items(
+        members, FloatingMember, "members"
+    )
+    assert _records(hosts, Host, "hosts") == validate_items(hosts, Host, "hosts")
+    bad = [dict(members[0]), dict(members[1], lat=95.0)]
+    with pytest.raises(InputError) as fast:
+        _records(bad, FloatingMember, "members")
+    with pytest.raises(InputError) as slow:
+        validate_items(bad, FloatingMember, "members")
+    assert str(fast.value) == str(slow.value)
+    twice = [members[0], dict(members[0])]
+    with pytest.raises(InputError, match="duplicated"):
+        _records(twice, FloatingMember, "members")

@@ -1,8 +1,14 @@
-"""Projects list: optimal against a scipy MILP of the same rules; verify; bad input."""
+"""Projects list: optimal against a scipy MILP of the same rules; verify; bad input.
+
+The small instances (5 projects) are solved by the projects alone; the competing ones (8
+projects on a street of 30-40 units, or needs doubled) go through the column generation,
+the local search and the exact groups, and must still match the MILP exactly.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -13,7 +19,7 @@ from scipy.sparse import lil_matrix
 from pbmatch import InputError, RegionGraph
 from pbmatch.datasets import synthetic_district, synthetic_projects
 from pbmatch.model import Project
-from pbmatch.problems.projects import DISTANCE_RESOLUTION_KM, staff_projects
+from pbmatch.problems.projects import DISTANCE_RESOLUTION_KM, _undominated, staff_projects
 from pbmatch.verify import verify_projects
 
 
@@ -50,7 +56,9 @@ def reference(
                     xs.append((len(pairs) - 1, c, cap))
     nz, nx_, ny = len(pairs), len(xs), len(items)
     n = nz + nx_ + ny  # variables: z..., x..., y...
-    rows, lo, hi = [], [], []
+    rows: list[Any] = []
+    lo: list[float] = []
+    hi: list[float] = []
 
     def row() -> Any:
         r = lil_matrix((1, n))
@@ -66,8 +74,8 @@ def reference(
     for pk in range(nz):  # a contributing unit gives something
         r = row()
         r[0, pk] = -1
-        for k, (q, _c, _cap) in enumerate(xs):
-            if q == pk:
+        for k, (owner_pk, _c, _cap) in enumerate(xs):
+            if owner_pk == pk:
                 r[0, nz + k] = 1
         lo.append(0)
         hi.append(np.inf)
@@ -173,6 +181,64 @@ def test_divisible_projects(seed: int) -> None:
     assert result.objective == pytest.approx(value)
     assert result.bound == pytest.approx(value)
     assert used_km(result) == pytest.approx(distance, abs=1e-6)
+
+
+def distance_bound(result: Any) -> float:
+    """The proven lower bound on the distance, from the result's message (km)."""
+    found = re.search(r"bound ([0-9.]+) km$", result.message)
+    assert found is not None, result.message
+    return float(found.group(1))
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_projects", "scale"),
+    [(0, 8, 1), (2, 8, 1), (6, 8, 1), (9, 8, 1), (1, 6, 2), (2, 6, 2)],
+)
+def test_competing_projects_against_milp(seed: int, n_projects: int, scale: int) -> None:
+    graph = synthetic_district(seed=seed, n_streets=1, n_townships=0, units_per_street=(30, 40))
+    projects = synthetic_projects(graph, seed=seed, n_projects=n_projects)
+    for project in projects:
+        project["needs"] = {c: q * scale for c, q in project["needs"].items()}
+    result = staff_projects(graph, projects)
+    assert "overdrawn" in result.message  # the projects compete for some offers
+    assert result.status == "optimal"
+    assert verify_projects(result) == []
+    value, distance = reference(graph, projects)
+    assert result.objective == pytest.approx(value)
+    assert used_km(result) == pytest.approx(distance, abs=1e-6)
+    assert distance_bound(result) <= distance + 1e-4  # the message rounds to 0.1 m
+    again = staff_projects(graph, projects)
+    assert again.contributions == result.contributions  # deterministic without a time limit
+
+
+def test_time_limit_keeps_bounds() -> None:
+    graph = synthetic_district(seed=3, n_streets=2, n_townships=0, units_per_street=(45, 50))
+    projects = synthetic_projects(graph, seed=3, per_community=(1, 3))
+    result = staff_projects(graph, projects, time_limit=3)
+    assert result.status in ("optimal", "feasible")
+    assert verify_projects(result) == []
+    assert result.bound is not None and result.objective <= result.bound + 1e-9
+    assert distance_bound(result) <= result.total_km + 1e-4
+
+
+def test_dominance_against_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n, m, depth = int(rng.integers(1, 12)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        cap = rng.integers(0, 3, size=(n, m))
+        d = rng.integers(0, 4, size=n)
+        coef = rng.integers(0, 3, size=(n, m))
+        keep = _undominated(cap, d, depth, coef)
+        for a in range(n):
+            dominators = sum(
+                (d[b], b) < (d[a], a)
+                and all(
+                    cap[b, j] >= cap[a, j] and (coef[b, j] <= coef[a, j] or cap[a, j] == 0)
+                    for j in range(m)
+                )
+                for b in range(n)
+            )
+            assert keep[a] == (dominators < depth)
 
 
 def test_fractional_priorities_are_bounded() -> None:

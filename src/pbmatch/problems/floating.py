@@ -22,7 +22,7 @@ from pbmatch.exceptions import InputError, PrecisionWarning
 from pbmatch.model import FloatingMember, Host, validate_items
 from pbmatch.problems._flow import cost_limit, max_flow_min_cost
 from pbmatch.results import FloatingResult
-from pbmatch.scoring.components import haversine_km
+from pbmatch.scoring.components import EARTH_RADIUS_KM, haversine_km
 from pbmatch.solvers.scaling import scale_scores
 
 __all__ = ["host_floating_members"]
@@ -49,6 +49,38 @@ def _number(value: Any, name: str, *, positive: bool) -> float:
     return float(value)
 
 
+_ADAPTERS: dict[type[Any], Any] = {}
+
+
+def _list_adapter(model: type[Any]) -> Any:
+    """A cached pydantic ``TypeAdapter(list[model])``."""
+    if model not in _ADAPTERS:
+        from pydantic import TypeAdapter
+
+        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _ADAPTERS[model]
+
+
+def _records(items: Any, model: type[Any], what: str) -> list[Any]:
+    """``validate_items(items, model, what)``, faster for a list of plain records.
+
+    A list or tuple is validated in one pydantic call (no Python wrapper per record); when
+    that fails, or an id repeats, :func:`~pbmatch.model.validate_items` validates again to
+    raise its own error, naming the record, the field and the value.
+    """
+    if isinstance(items, (list, tuple)):
+        from pydantic import ValidationError
+
+        try:
+            records: list[Any] = _list_adapter(model).validate_python(list(items))
+        except (ValidationError, InputError, TypeError, ValueError):
+            pass
+        else:
+            if len({r.id for r in records}) == len(records):
+                return records
+    return validate_items(items, model, what)
+
+
 def _candidates(
     m_lat: FloatArray,
     m_lon: FloatArray,
@@ -57,24 +89,56 @@ def _candidates(
     room: npt.NDArray[np.bool_],
     max_km: float | None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """(member, host, km) for every host with room within ``max_km``, member by member."""
+    """(member, host, km) for every host with room within ``max_km``, by member then host.
+
+    With ``max_km``, only the hosts in the member's band of latitude are measured, and of
+    those only the ones near enough in longitude: a point ``d`` km away differs in latitude by
+    at most ``d / R`` radians (the meridian is the shortest way north or south), and in
+    longitude by at most what the haversine allows at the highest latitude, so neither test
+    loses a pair. Without, every pair.
+    """
     hosts = np.flatnonzero(room)
+    wide = 360.0  # longitude difference that can still be within max_km (degrees)
+    if max_km is None:
+        lo = np.zeros(m_lat.size, dtype=np.int64)
+        hi = np.full(m_lat.size, hosts.size, dtype=np.int64)
+        by_lat = hosts
+    else:
+        by_lat = hosts[np.argsort(h_lat[hosts], kind="stable")]
+        band = math.degrees(max_km / EARTH_RADIUS_KM) * (1 + 1e-9) + 1e-12
+        sorted_lat = h_lat[by_lat]
+        lo = np.searchsorted(sorted_lat, m_lat - band, side="left").astype(np.int64)
+        hi = np.searchsorted(sorted_lat, m_lat + band, side="right").astype(np.int64)
+        # The haversine's h >= cos(lat1) cos(lat2) sin^2(dlon / 2): with every |lat| below
+        # `top`, a pair within max_km differs in longitude by at most `wide`.
+        top = max(float(np.abs(m_lat).max(initial=0.0)), float(np.abs(h_lat).max(initial=0.0)))
+        reach = math.sin(max_km / (2 * EARTH_RADIUS_KM)) / max(math.cos(math.radians(top)), 1e-12)
+        if reach < 1.0:
+            wide = math.degrees(2 * math.asin(reach)) * (1 + 1e-9) + 1e-12
+    counts = hi - lo
+    ends = np.cumsum(counts)
     members_out: list[IntArray] = []
     hosts_out: list[IntArray] = []
     km_out: list[FloatArray] = []
-    step = max(1, _CHUNK // max(hosts.size, 1))
-    for start in range(0, m_lat.size, step):
-        rows = np.arange(start, min(start + step, m_lat.size), dtype=np.int64)
-        km = haversine_km(
-            m_lat[rows, None], m_lon[rows, None], h_lat[None, hosts], h_lon[None, hosts]
-        )
-        if max_km is None:
-            i, j = np.nonzero(np.ones(km.shape, dtype=bool))
-        else:
-            i, j = np.nonzero(km <= max_km)
-        members_out.append(rows[i])
-        hosts_out.append(hosts[j])
-        km_out.append(km[i, j])
+    start = 0
+    while start < m_lat.size:  # members in chunks of about _CHUNK pairs
+        base = int(ends[start] - counts[start])  # pairs before the chunk
+        stop = max(int(np.searchsorted(ends, base + _CHUNK, side="right")), start + 1)
+        rows = np.arange(start, stop, dtype=np.int64)
+        member = np.repeat(rows, counts[rows])
+        first = np.repeat(ends[rows] - counts[rows] - base, counts[rows])
+        host = by_lat[lo[member] + np.arange(member.size) - first]
+        if wide < 180.0:
+            dlon = np.abs(m_lon[member] - h_lon[host])
+            near = np.flatnonzero(np.minimum(dlon, 360.0 - dlon) <= wide)
+            member, host = member[near], host[near]
+        km = haversine_km(m_lat[member], m_lon[member], h_lat[host], h_lon[host])
+        keep = np.arange(km.size) if max_km is None else np.flatnonzero(km <= max_km)
+        keep = keep[np.argsort(member[keep] * h_lat.size + host[keep], kind="stable")]
+        members_out.append(member[keep])  # by member, then host
+        hosts_out.append(host[keep])
+        km_out.append(km[keep])
+        start = stop
     if not members_out:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
@@ -148,8 +212,10 @@ def host_floating_members(
     contact persons, so with 3 or more members every contact follows 3–5 (``per_contact =
     5``); ``contact`` numbers them 1, 2, ...
 
-    Cost: ``members × hosts`` distances in chunks, one min-cost flow on the pairs within
-    ``max_km``. Deterministic.
+    Cost: with ``max_km``, distances only to the hosts in each member's band of latitude and
+    longitude that can be that near (exact: the band follows from the haversine), else all
+    ``members × hosts``, in chunks; one min-cost flow on the pairs within ``max_km``. A list
+    of records is validated in one pydantic call. Deterministic.
 
     Examples
     --------
@@ -169,14 +235,14 @@ def host_floating_members(
     industry_km = _number(industry_km, "industry_km", positive=False)
     per_contact = _positive_int(per_contact, "per_contact")
     branch_min = _positive_int(branch_min, "branch_min")
-    member_list = validate_items(members, FloatingMember, "members")
-    host_list = validate_items(hosts, Host, "hosts")
+    member_list = _records(members, FloatingMember, "members")
+    host_list = _records(hosts, Host, "hosts")
 
     n_m, n_h = len(member_list), len(host_list)
-    m_lat = np.array([m.lat for m in member_list], dtype=float)
-    m_lon = np.array([m.lon for m in member_list], dtype=float)
-    h_lat = np.array([h.lat for h in host_list], dtype=float)
-    h_lon = np.array([h.lon for h in host_list], dtype=float)
+    m_lat = np.fromiter((m.lat for m in member_list), dtype=float, count=n_m)
+    m_lon = np.fromiter((m.lon for m in member_list), dtype=float, count=n_m)
+    h_lat = np.fromiter((h.lat for h in host_list), dtype=float, count=n_h)
+    h_lon = np.fromiter((h.lon for h in host_list), dtype=float, count=n_h)
     unlimited = max(n_m, 1)
     capacity = np.array(
         [
@@ -189,9 +255,19 @@ def host_floating_members(
         dtype=np.int64,
     )
     pair_m, pair_h, km = _candidates(m_lat, m_lon, h_lat, h_lon, capacity > 0, max_km)
-    m_industry = np.array([m.industry or "" for m in member_list] or [""], dtype=str)
-    h_industry = np.array([h.industry or "" for h in host_list] or [""], dtype=str)
-    same = (m_industry[pair_m] == h_industry[pair_h]) & (m_industry[pair_m] != "")
+    # Industries as integer codes (-1: none), compared per pair.
+    names: dict[str, int] = {}
+    m_code = np.fromiter(
+        (names.setdefault(m.industry, len(names)) if m.industry else -1 for m in member_list),
+        dtype=np.int64,
+        count=n_m,
+    )
+    h_code = np.fromiter(
+        (names.get(h.industry, -2) if h.industry else -2 for h in host_list),
+        dtype=np.int64,
+        count=n_h,
+    )  # -2: none, or an industry no member has
+    same = m_code[pair_m] == h_code[pair_h]
     cost = km + np.where(same, 0.0, industry_km)
 
     notes: list[str] = []

@@ -184,10 +184,11 @@ def test_divisible_projects(seed: int) -> None:
 
 
 def distance_bound(result: Any) -> float:
-    """The proven lower bound on the distance, from the result's message (km)."""
+    """The proven lower bound on the distance (km), as the result and its message say."""
     found = re.search(r"bound ([0-9.]+) km$", result.message)
     assert found is not None, result.message
-    return float(found.group(1))
+    assert result.distance_bound_km == pytest.approx(float(found.group(1)), abs=1e-4)
+    return float(result.distance_bound_km)
 
 
 @pytest.mark.parametrize(

@@ -1699,4 +1699,5 @@ def staff_projects(
         message=f"CP-SAT in stages, {stats.solves} solves ({stats.solve_time:.3f} s): "
         + "; ".join(stages),
         wall_time=time.perf_counter() - started,
+        distance_bound_km=distance_bound * DISTANCE_RESOLUTION_KM,
     )

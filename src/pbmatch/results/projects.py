@@ -55,6 +55,10 @@ class ProjectsResult(Result):
         Step of the priority objective when priorities or shares were scaled to integers.
     message, wall_time
         As on :class:`MatchResult`.
+    distance_bound_km : float or None
+        Proven lower bound on ``total_km`` among the staffings of the best priority value,
+        on the solver's distance grid (``total_km`` itself is summed from unrounded
+        distances, so the two can differ by that rounding); None without a solution.
     """
 
     project_ids: npt.NDArray[np.str_]
@@ -76,6 +80,7 @@ class ProjectsResult(Result):
     resolution: float | None = None
     message: str = ""
     wall_time: float = 0.0
+    distance_bound_km: float | None = None
 
     _ITEMS = "quantities"
     _EDGE = ("unit", "project")

@@ -25,15 +25,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import pbmatch
+from _harness import timed, timed_in_child
 from pbmatch.graph import RegionGraph
 from pbmatch.problems.allocation import allocate
 from pbmatch.scoring.components import haversine_km
@@ -42,15 +40,6 @@ Objective = tuple[int, float]  # need met, quantity x km
 NX_BUDGET = 60.0
 MICRO = 1e6
 _failures: list[str] = []
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def candidates(graph: RegionGraph, within: str | None, max_km: float | None) -> tuple[Any, ...]:
@@ -118,26 +107,10 @@ def networkx_peer(graph: RegionGraph, within: str | None, max_km: float | None) 
     return met, total
 
 
-def _nx_child(queue: Any, graph: RegionGraph, within: str | None, max_km: float | None) -> None:
-    start = time.perf_counter()
-    out = networkx_peer(graph, within, max_km)
-    queue.put((time.perf_counter() - start, out))
-
-
 def networkx_within_budget(
     graph: RegionGraph, within: str | None, max_km: float | None
 ) -> tuple[float, Objective] | None:
-    ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
-    queue = ctx.Queue()
-    child = ctx.Process(target=_nx_child, args=(queue, graph, within, max_km))
-    child.start()
-    child.join(NX_BUDGET)
-    if child.is_alive():
-        child.terminate()
-        child.join()
-        return None
-    result: tuple[float, Objective] = queue.get()
-    return result
+    return timed_in_child(lambda: networkx_peer(graph, within, max_km), NX_BUDGET)
 
 
 def bench(

@@ -26,15 +26,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import pbmatch
+from _harness import timed, timed_in_child
 from pbmatch.datasets import synthetic_floating
 from pbmatch.problems.floating import host_floating_members
 from pbmatch.scoring.components import haversine_km
@@ -46,15 +45,6 @@ NX_BUDGET = 60.0
 INDUSTRY_KM = 5.0
 PER_CONTACT = 5
 _failures: list[str] = []
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def network(members: Records, hosts: Records, max_km: float) -> tuple[Any, ...]:
@@ -126,26 +116,10 @@ def networkx_peer(members: Records, hosts: Records, max_km: float) -> Objective:
     return int(used.sum()), float(cost[used].sum())
 
 
-def _nx_child(queue: Any, members: Records, hosts: Records, max_km: float) -> None:
-    start = time.perf_counter()
-    out = networkx_peer(members, hosts, max_km)
-    queue.put((time.perf_counter() - start, out))
-
-
 def networkx_within_budget(
     members: Records, hosts: Records, max_km: float
 ) -> tuple[float, Objective] | None:
-    ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
-    queue = ctx.Queue()
-    child = ctx.Process(target=_nx_child, args=(queue, members, hosts, max_km))
-    child.start()
-    child.join(NX_BUDGET)
-    if child.is_alive():
-        child.terminate()
-        child.join()
-        return None
-    result: tuple[float, Objective] = queue.get()
-    return result
+    return timed_in_child(lambda: networkx_peer(members, hosts, max_km), NX_BUDGET)
 
 
 def bench(

@@ -41,7 +41,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -53,6 +52,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 
+from _harness import timed_in_child
 from pbmatch.exceptions import PrecisionWarning
 from pbmatch.matching import match
 from pbmatch.results import MatchResult
@@ -238,26 +238,15 @@ def networkx_flow(scores: sparse.csr_array, scale: float, right_capacity: int) -
     return rows[chosen], cols[chosen]
 
 
-def _nx_child(queue: Any, scores: sparse.csr_array, scale: float, cap: int) -> None:
-    start = time.perf_counter()
+def _networkx_objective(scores: sparse.csr_array, scale: float, cap: int) -> float:
     rows, cols = networkx_flow(scores, scale, cap)
-    queue.put((time.perf_counter() - start, objective(scores, rows, cols)))
+    return objective(scores, rows, cols)
 
 
 def networkx_within_budget(
     scores: sparse.csr_array, scale: float, cap: int
 ) -> tuple[float, float] | None:
-    ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
-    queue = ctx.Queue()
-    child = ctx.Process(target=_nx_child, args=(queue, scores, scale, cap))
-    child.start()
-    child.join(NX_BUDGET)
-    if child.is_alive():
-        child.terminate()
-        child.join()
-        return None
-    result: tuple[float, float] = queue.get()
-    return result
+    return timed_in_child(lambda: _networkx_objective(scores, scale, cap), NX_BUDGET)
 
 
 def bench_many_to_one(n: int, m: int, k: int, cap: int, repeat: int, seed: int, full: bool) -> None:

@@ -29,15 +29,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import pbmatch
+from _harness import timed, timed_in_child
 from pbmatch.datasets import synthetic_members, synthetic_posts
 from pbmatch.problems.posts import assign_posts
 
@@ -46,15 +44,6 @@ Objective = tuple[int, int, int]  # seats, load, fit
 NX_BUDGET = 60.0
 TARGET_S = 30.0
 _failures: list[str] = []
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def instance(members: int, posts: int, communities: int, seed: int) -> tuple[Records, Records]:
@@ -143,26 +132,10 @@ def networkx_peer(members: Records, posts: Records, cap: int) -> Objective:
     return objective_of(members, m[chosen], fit[chosen])
 
 
-def _nx_child(queue: Any, members: Records, posts: Records, cap: int) -> None:
-    start = time.perf_counter()
-    out = networkx_peer(members, posts, cap)
-    queue.put((time.perf_counter() - start, out))
-
-
 def networkx_within_budget(
     members: Records, posts: Records, cap: int
 ) -> tuple[float, Objective] | None:
-    ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
-    queue = ctx.Queue()
-    child = ctx.Process(target=_nx_child, args=(queue, members, posts, cap))
-    child.start()
-    child.join(NX_BUDGET)
-    if child.is_alive():
-        child.terminate()
-        child.join()
-        return None
-    result: tuple[float, Objective] = queue.get()
-    return result
+    return timed_in_child(lambda: networkx_peer(members, posts, cap), NX_BUDGET)
 
 
 def report(

@@ -176,7 +176,30 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Forbid(Rule):
+class _PairRule(Rule):
+    """A rule about one named pair of units, ``a`` and ``b`` (either may be the provider)."""
+
+    a: str
+    b: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        name = type(self).__name__
+        object.__setattr__(self, "a", _unit_id(self.a, name, "a"))
+        object.__setattr__(self, "b", _unit_id(self.b, name, "b"))
+        if self.a == self.b:
+            raise InputError(f"{name}: a and b are both {self.a!r}; name two different units")
+
+    def _args(self) -> list[str]:
+        return [repr(self.a), repr(self.b)]
+
+    def _edges(self, ctx: _Context) -> BoolArray:
+        """The candidate edges between ``a`` and ``b``."""
+        return ctx.pair_mask(ctx.pair_of(self.a, self.b, self.label))
+
+
+@dataclass(frozen=True)
+class Forbid(_PairRule):
     """Units ``a`` and ``b`` must not pair (either may be the provider).
 
     Examples
@@ -185,32 +208,19 @@ class Forbid(Rule):
     'S1-U01 and S1-C02 may not pair'
     """
 
-    a: str
-    b: str
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "a", _unit_id(self.a, "Forbid", "a"))
-        object.__setattr__(self, "b", _unit_id(self.b, "Forbid", "b"))
-        if self.a == self.b:
-            raise InputError(f"Forbid: a and b are both {self.a!r}; name two different units")
-
-    def _args(self) -> list[str]:
-        return [repr(self.a), repr(self.b)]
-
     def describe(self) -> str:
         return f"{self.a} and {self.b} may not pair"
 
     def _compile(self, ctx: _Context) -> tuple[BoolArray | None, list[RuleGroup]]:
-        return ctx.pair_mask(ctx.pair_of(self.a, self.b, self.label)), []
+        return self._edges(ctx), []
 
     def _count(self, ctx: _Context) -> tuple[int, list[tuple[str, int]]]:
-        hit = int(ctx.pair_mask(ctx.pair_of(self.a, self.b, self.label)).sum())
+        hit = int(self._edges(ctx).sum())
         return hit, [(f"{self.a}–{self.b}", hit)] if hit else []
 
 
 @dataclass(frozen=True)
-class Lock(Rule):
+class Lock(_PairRule):
     """Units ``a`` and ``b`` must pair (either may be the provider).
 
     A locked pair that the pairing does not allow at all (farther than ``max_km``) cannot be
@@ -222,28 +232,15 @@ class Lock(Rule):
     "Lock('S1-U01', 'S1-C02', penalty=3)"
     """
 
-    a: str
-    b: str
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "a", _unit_id(self.a, "Lock", "a"))
-        object.__setattr__(self, "b", _unit_id(self.b, "Lock", "b"))
-        if self.a == self.b:
-            raise InputError(f"Lock: a and b are both {self.a!r}; name two different units")
-
-    def _args(self) -> list[str]:
-        return [repr(self.a), repr(self.b)]
-
     def describe(self) -> str:
         return f"{self.a} and {self.b} must pair"
 
     def _compile(self, ctx: _Context) -> tuple[BoolArray | None, list[RuleGroup]]:
-        edges = np.flatnonzero(ctx.pair_mask(ctx.pair_of(self.a, self.b, self.label)))
+        edges = np.flatnonzero(self._edges(ctx))
         return None, [RuleGroup(edges.astype(np.int64), lo=1, where=f"{self.a}–{self.b}")]
 
     def _count(self, ctx: _Context) -> tuple[int, list[tuple[str, int]]]:
-        miss = int(not ctx.pair_mask(ctx.pair_of(self.a, self.b, self.label)).any())
+        miss = int(not self._edges(ctx).any())
         return miss, [(f"{self.a}–{self.b}", miss)] if miss else []
 
 
